@@ -1,0 +1,234 @@
+package iampolicy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// MaxManagedPolicySize is the number of characters, white space excluded, that AWS allows in a
+// customer managed policy.
+const MaxManagedPolicySize = 6144
+
+// Params are the inputs of the policy documents.
+type Params struct {
+	// Partition is "aws", "aws-cn" or "aws-us-gov"; empty means the region's partition.
+	Partition string
+	// Region is an AWS region or "*".
+	Region string
+	// AccountID is a 12-digit account ID or "*".
+	AccountID string
+	// PassRoles are role names or role ARNs the nodes' instance profiles carry.
+	PassRoles []string
+	// KMSKeys are key IDs or key ARNs that encrypt the nodes' EBS volumes.
+	KMSKeys []string
+}
+
+// Document is an IAM policy document.
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one statement of a Document.
+type Statement struct {
+	Sid      string `json:"Sid"`
+	Effect   string `json:"Effect"`
+	Action   Values `json:"Action"`
+	Resource Values `json:"Resource"`
+}
+
+// Values is a sorted list of strings that encodes as a JSON string when it holds one value, as
+// IAM's own documents do.
+type Values []string
+
+// MarshalJSON implements json.Marshaler.
+func (v Values) MarshalJSON() ([]byte, error) {
+	if len(v) == 1 {
+		return json.Marshal(v[0])
+	}
+	return json.Marshal([]string(v))
+}
+
+// Documents are the policies built from one Params.
+type Documents struct {
+	// Provisioning is what the provisioning client needs: the base flow plus iam:PassRole when
+	// roles are passed.
+	Provisioning Document
+	// EBSEncryption is what encrypting volumes with KMS keys needs; nil without keys.
+	EBSEncryption *Document
+	// Combined holds every statement of the two above in one document.
+	Combined Document
+}
+
+// Rendered is a document encoded for people and for AWS.
+type Rendered struct {
+	// JSON is indented with two spaces.
+	JSON string
+	// Minified has no white space; it is what AWS counts against MaxManagedPolicySize.
+	Minified string
+	// Size is the length of Minified in characters.
+	Size int
+}
+
+// ErrTooLarge is wrapped by errors for documents over MaxManagedPolicySize.
+var ErrTooLarge = errors.New("policy document is too large")
+
+// Build validates p and builds its documents. It returns an error wrapping ErrTooLarge when the
+// provisioning or EBS encryption document exceeds MaxManagedPolicySize; the combined document is
+// not checked, since it is optional (see Rendered.Size).
+func Build(p Params) (Documents, error) {
+	p, err := p.normalized()
+	if err != nil {
+		return Documents{}, err
+	}
+	features := map[Feature]bool{Base: true, PassRole: len(p.PassRoles) > 0, EBSEncryption: len(p.KMSKeys) > 0}
+	docs := Documents{
+		Provisioning: p.document(features, Base, PassRole),
+		Combined:     p.document(features, Base, PassRole, EBSEncryption),
+	}
+	if features[EBSEncryption] {
+		d := p.document(features, EBSEncryption)
+		docs.EBSEncryption = &d
+	}
+	for name, d := range map[string]*Document{"provisioning": &docs.Provisioning, "EBS encryption": docs.EBSEncryption} {
+		if d == nil {
+			continue
+		}
+		r, err := d.Render()
+		if err != nil {
+			return Documents{}, err
+		}
+		if r.Size > MaxManagedPolicySize {
+			return Documents{}, fmt.Errorf("%w: the %s policy is %d characters minified, over the %d AWS allows in a managed policy; pass fewer roles or keys per document", ErrTooLarge, name, r.Size, MaxManagedPolicySize)
+		}
+	}
+	return docs, nil
+}
+
+// Render encodes d, deterministically.
+func (d Document) Render() (Rendered, error) {
+	var pretty, mini bytes.Buffer
+	for _, c := range []struct {
+		buf    *bytes.Buffer
+		indent string
+	}{{&pretty, "  "}, {&mini, ""}} {
+		enc := json.NewEncoder(c.buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", c.indent)
+		if err := enc.Encode(d); err != nil {
+			return Rendered{}, fmt.Errorf("iampolicy: encoding document: %w", err)
+		}
+	}
+	m := strings.TrimSuffix(mini.String(), "\n")
+	return Rendered{JSON: strings.TrimSuffix(pretty.String(), "\n"), Minified: m, Size: len(m)}, nil
+}
+
+// normalized validates p and fills in the partition.
+func (p Params) normalized() (Params, error) {
+	var errs []error
+	if err := ValidateRegion(p.Region); err != nil {
+		errs = append(errs, fmt.Errorf("region: %w", err))
+	}
+	if err := ValidateAccountID(p.AccountID); err != nil {
+		errs = append(errs, fmt.Errorf("account_id: %w", err))
+	}
+	if p.Partition == "" {
+		p.Partition = PartitionForRegion(p.Region)
+	} else if err := ValidatePartition(p.Partition); err != nil {
+		errs = append(errs, fmt.Errorf("partition: %w", err))
+	} else if p.Region != "*" && PartitionForRegion(p.Region) != p.Partition {
+		errs = append(errs, fmt.Errorf("partition: region %q is in partition %q, not %q; drop partition or make the two agree", p.Region, PartitionForRegion(p.Region), p.Partition))
+	}
+	for _, r := range p.PassRoles {
+		if err := ValidateRoleName(r); err != nil {
+			errs = append(errs, fmt.Errorf("pass_role_names: %w", err))
+		} else if m := roleARNRe.FindStringSubmatch(r); m != nil && m[1] != p.Partition {
+			errs = append(errs, fmt.Errorf("pass_role_names: %q is in partition %q, not %q", r, m[1], p.Partition))
+		}
+	}
+	for _, k := range p.KMSKeys {
+		if err := ValidateKMSKeyID(k); err != nil {
+			errs = append(errs, fmt.Errorf("kms_key_ids: %w", err))
+		} else if m := keyARNRe.FindStringSubmatch(k); m != nil {
+			if m[1] != p.Partition {
+				errs = append(errs, fmt.Errorf("kms_key_ids: %q is in partition %q, not %q", k, m[1], p.Partition))
+			}
+			if p.Region != "*" && m[2] != p.Region {
+				errs = append(errs, fmt.Errorf("kms_key_ids: %q is in region %q; EBS volumes in %q can only use keys from their own region", k, m[2], p.Region))
+			}
+		}
+	}
+	return p, errors.Join(errs...)
+}
+
+// document builds the statements of the given features that are switched on.
+func (p Params) document(on map[Feature]bool, features ...Feature) Document {
+	want := map[Feature]bool{}
+	for _, f := range features {
+		want[f] = on[f]
+	}
+	doc := Document{Version: "2012-10-17"}
+	for _, sid := range statementOrder {
+		actions := map[string]bool{}
+		resources := map[string]bool{}
+		for _, a := range registry {
+			if a.Statement != sid || !want[a.Feature] {
+				continue
+			}
+			actions[a.granted()] = true
+			if a.Resources == nil {
+				resources["*"] = true
+			}
+			for _, t := range a.Resources {
+				for _, arn := range p.arns(t) {
+					resources[arn] = true
+				}
+			}
+		}
+		if len(actions) == 0 {
+			continue
+		}
+		doc.Statement = append(doc.Statement, Statement{Sid: sid, Effect: "Allow", Action: sorted(actions), Resource: sorted(resources)})
+	}
+	return doc
+}
+
+// arns returns the resource ARNs a statement lists for t.
+func (p Params) arns(t ResourceType) []string {
+	switch t {
+	case Image:
+		return []string{fmt.Sprintf("arn:%s:ec2:%s::image/ami-*", p.Partition, p.Region)}
+	case Role:
+		return p.named(p.PassRoles, "arn:%s:iam::%s:role/%s", p.AccountID)
+	case KMSKey:
+		return p.named(p.KMSKeys, "arn:%s:kms:%s:%s:key/%s", p.Region, p.AccountID)
+	default:
+		return []string{fmt.Sprintf("arn:%s:ec2:%s:%s:%s/*", p.Partition, p.Region, p.AccountID, t)}
+	}
+}
+
+// named turns names into ARNs with format, leaving values that already are ARNs alone.
+func (p Params) named(names []string, format string, args ...any) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if strings.HasPrefix(n, "arn:") {
+			out = append(out, n)
+			continue
+		}
+		out = append(out, fmt.Sprintf(format, append(append([]any{p.Partition}, args...), n)...))
+	}
+	return out
+}
+
+func sorted(set map[string]bool) Values {
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
