@@ -127,40 +127,81 @@ func (d Document) Render() (Rendered, error) {
 	return Rendered{JSON: strings.TrimSuffix(pretty.String(), "\n"), Minified: m, Size: len(m)}, nil
 }
 
-// normalized validates p and fills in the partition.
-func (p Params) normalized() (Params, error) {
-	var errs []error
-	if err := ValidateRegion(p.Region); err != nil {
-		errs = append(errs, fmt.Errorf("region: %w", err))
+// FieldError is an input error tied to the Params field (by its Terraform attribute name) that
+// it concerns.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e FieldError) Unwrap() error { return e.Err }
+
+// Check validates every field of p that is set, and that the fields agree with each other. An
+// empty Region or AccountID counts as not known yet and is skipped, so callers can check a
+// configuration whose values are partly unknown.
+func (p Params) Check() []FieldError {
+	var errs []FieldError
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, FieldError{Field: field, Err: err})
+		}
 	}
-	if err := ValidateAccountID(p.AccountID); err != nil {
-		errs = append(errs, fmt.Errorf("account_id: %w", err))
+	if p.Region != "" {
+		add("region", ValidateRegion(p.Region))
 	}
-	if p.Partition == "" {
-		p.Partition = PartitionForRegion(p.Region)
-	} else if err := ValidatePartition(p.Partition); err != nil {
-		errs = append(errs, fmt.Errorf("partition: %w", err))
-	} else if p.Region != "*" && PartitionForRegion(p.Region) != p.Partition {
-		errs = append(errs, fmt.Errorf("partition: region %q is in partition %q, not %q; drop partition or make the two agree", p.Region, PartitionForRegion(p.Region), p.Partition))
+	if p.AccountID != "" {
+		add("account_id", ValidateAccountID(p.AccountID))
+	}
+	partition := p.Partition
+	if partition != "" {
+		add("partition", ValidatePartition(partition))
+		if p.Region != "" && p.Region != "*" && ValidateRegion(p.Region) == nil && PartitionForRegion(p.Region) != partition {
+			add("partition", fmt.Errorf("region %q is in partition %q, not %q; drop partition or make the two agree", p.Region, PartitionForRegion(p.Region), partition))
+		}
+	} else if p.Region != "" {
+		partition = PartitionForRegion(p.Region)
 	}
 	for _, r := range p.PassRoles {
 		if err := ValidateRoleName(r); err != nil {
-			errs = append(errs, fmt.Errorf("pass_role_names: %w", err))
-		} else if m := roleARNRe.FindStringSubmatch(r); m != nil && m[1] != p.Partition {
-			errs = append(errs, fmt.Errorf("pass_role_names: %q is in partition %q, not %q", r, m[1], p.Partition))
+			add("pass_role_names", err)
+		} else if m := roleARNRe.FindStringSubmatch(r); m != nil && partition != "" && m[1] != partition {
+			add("pass_role_names", fmt.Errorf("%q is in partition %q, not %q", r, m[1], partition))
 		}
 	}
 	for _, k := range p.KMSKeys {
 		if err := ValidateKMSKeyID(k); err != nil {
-			errs = append(errs, fmt.Errorf("kms_key_ids: %w", err))
-		} else if m := keyARNRe.FindStringSubmatch(k); m != nil {
-			if m[1] != p.Partition {
-				errs = append(errs, fmt.Errorf("kms_key_ids: %q is in partition %q, not %q", k, m[1], p.Partition))
-			}
-			if p.Region != "*" && m[2] != p.Region {
-				errs = append(errs, fmt.Errorf("kms_key_ids: %q is in region %q; EBS volumes in %q can only use keys from their own region", k, m[2], p.Region))
-			}
+			add("kms_key_ids", err)
+			continue
 		}
+		m := keyARNRe.FindStringSubmatch(k)
+		if m == nil {
+			continue
+		}
+		if partition != "" && m[1] != partition {
+			add("kms_key_ids", fmt.Errorf("%q is in partition %q, not %q", k, m[1], partition))
+		}
+		if p.Region != "" && p.Region != "*" && m[2] != p.Region {
+			add("kms_key_ids", fmt.Errorf("%q is in region %q; EBS volumes in %q can only use keys from their own region", k, m[2], p.Region))
+		}
+	}
+	return errs
+}
+
+// normalized validates p, which must have a region and an account, and fills in the partition.
+func (p Params) normalized() (Params, error) {
+	var errs []error
+	if p.Region == "" {
+		errs = append(errs, errors.New("region: required; give a region name or \"*\""))
+	}
+	if p.AccountID == "" {
+		errs = append(errs, errors.New("account_id: required; give the 12-digit account ID or \"*\""))
+	}
+	for _, e := range p.Check() {
+		errs = append(errs, e)
+	}
+	if p.Partition == "" {
+		p.Partition = PartitionForRegion(p.Region)
 	}
 	return p, errors.Join(errs...)
 }

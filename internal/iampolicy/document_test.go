@@ -1,7 +1,6 @@
 package iampolicy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -28,59 +27,14 @@ func seedDir(t *testing.T) string {
 	return d
 }
 
-// statementKey is a statement with what IAM evaluates and nothing else: Sid and order dropped.
-type statementKey struct {
-	Effect    string
-	Actions   string
-	Resources string
-}
-
-func (k statementKey) String() string {
-	return fmt.Sprintf("%s %s on %s", k.Effect, k.Actions, k.Resources)
-}
-
-// normalize parses a policy document into its sorted statement keys.
-func normalize(t *testing.T, doc string) []statementKey {
+// normalize is Canonical that fails the test on error.
+func normalize(t *testing.T, doc string) []string {
 	t.Helper()
-	var parsed struct {
-		Version   string
-		Statement []struct {
-			Sid      string
-			Effect   string
-			Action   json.RawMessage
-			Resource json.RawMessage
-		}
+	c, err := Canonical(doc)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
 	}
-	if err := json.Unmarshal([]byte(doc), &parsed); err != nil {
-		t.Fatalf("parse %s: %v", doc, err)
-	}
-	if parsed.Version != "2012-10-17" {
-		t.Errorf("Version = %q; want 2012-10-17", parsed.Version)
-	}
-	var keys []statementKey
-	for _, s := range parsed.Statement {
-		keys = append(keys, statementKey{Effect: s.Effect, Actions: stringSet(t, s.Action), Resources: stringSet(t, s.Resource)})
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	return keys
-}
-
-// stringSet decodes a string-or-list JSON value into a canonical sorted, de-duplicated string.
-func stringSet(t *testing.T, raw json.RawMessage) string {
-	t.Helper()
-	var list []string
-	if err := json.Unmarshal(raw, &list); err != nil {
-		var one string
-		if err := json.Unmarshal(raw, &one); err != nil {
-			t.Fatalf("neither string nor list: %s", raw)
-		}
-		list = []string{one}
-	}
-	set := map[string]bool{}
-	for _, s := range list {
-		set[s] = true
-	}
-	return strings.Join(sorted(set), ",")
+	return c
 }
 
 // seed returns a seed policy with its placeholders filled in.
@@ -155,8 +109,8 @@ func TestBuild_equalsSeed(t *testing.T) {
 						}
 						ebs := normalize(t, seed(t, tc.encryption, p, role, key))
 						assertStatements(t, "ebs_encryption", normalize(t, render(t, *docs.EBSEncryption).JSON), ebs)
-						combined = append(append([]statementKey(nil), want...), ebs...)
-						sort.Slice(combined, func(i, j int) bool { return combined[i].String() < combined[j].String() })
+						combined = append(append([]string(nil), want...), ebs...)
+						sort.Strings(combined)
 					}
 					assertStatements(t, "combined", normalize(t, render(t, docs.Combined).JSON), combined)
 				})
@@ -168,7 +122,7 @@ func TestBuild_equalsSeed(t *testing.T) {
 func withRoles(p Params, r ...string) Params { p.PassRoles = r; return p }
 func withKeys(p Params, k ...string) Params  { p.KMSKeys = k; return p }
 
-func assertStatements(t *testing.T, what string, got, want []statementKey) {
+func assertStatements(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("%s statements differ from the seed\n got: %v\nwant: %v", what, got, want)
@@ -288,5 +242,31 @@ func TestBuild_rejectsInconsistentInput(t *testing.T) {
 				t.Errorf("Build(%+v) error = %v; want it to contain %q", tc.p, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestCanonical(t *testing.T) {
+	a := `{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":["b","a","a"],"Resource":"*"},{"Effect":"Deny","Action":"c","Resource":["y","x"]}]}`
+	b := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["c"],"Resource":["x","y"]},{"Sid":"Other","Effect":"Allow","Action":["a","b"],"Resource":["*"]}]}`
+	ca, cb := normalize(t, a), normalize(t, b)
+	if strings.Join(ca, "|") != strings.Join(cb, "|") {
+		t.Errorf("Canonical differs for equivalent documents:\n%v\n%v", ca, cb)
+	}
+	for _, bad := range []string{`{`, `{"Version":"2008-10-17","Statement":[]}`, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":1,"Resource":"*"}]}`} {
+		if _, err := Canonical(bad); err == nil {
+			t.Errorf("Canonical(%s) accepted a bad document", bad)
+		}
+	}
+}
+
+func TestCheck_skipsUnknownFields(t *testing.T) {
+	// Region unknown at plan time: the role ARN cannot be checked against a partition yet, but
+	// a malformed account still is.
+	errs := Params{AccountID: "12", PassRoles: []string{"arn:aws-cn:iam::123456789012:role/x"}}.Check()
+	if len(errs) != 1 || errs[0].Field != "account_id" {
+		t.Errorf("Check = %v; want one account_id error", errs)
+	}
+	if errs := (Params{}).Check(); len(errs) != 0 {
+		t.Errorf("Check of an all-unknown config = %v; want none", errs)
 	}
 }

@@ -1,0 +1,119 @@
+package acctest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Fake credentials moto accepts; no real AWS ever sees them.
+const (
+	AccessKey = "AKIAEC2K8SACCTEST000"
+	SecretKey = "ec2k8s-acctest-secret-not-real"
+	// AccountID is the account moto reports for every default identity.
+	AccountID = "123456789012"
+)
+
+// closedLoopback is where SDK defaults point during tests: nothing listens on the discard port, so
+// a client that misses the provider's endpoints fails fast on loopback instead of reaching AWS.
+const closedLoopback = "http://127.0.0.1:9"
+
+var shared struct {
+	once sync.Once
+	moto *Moto
+	err  error
+}
+
+// Main runs the package's tests and stops the shared moto server afterwards. Call it from
+// TestMain: os.Exit(acctest.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	shared.moto.Stop()
+	return code
+}
+
+// SharedMoto returns the test binary's moto server, started on first use and reset for this
+// test, and isolates the AWS environment (see IsolateAWSEnv). Tests that use it must not run in
+// parallel: the reset empties the server for everyone.
+func SharedMoto(t *testing.T) *Moto {
+	t.Helper()
+	shared.once.Do(func() { shared.moto, shared.err = StartMoto(context.Background(), MotoOptions{}) })
+	if shared.err != nil {
+		t.Fatalf("moto: %v", shared.err)
+	}
+	if err := shared.moto.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	IsolateAWSEnv(t)
+	return shared.moto
+}
+
+// IsolateAWSEnv gives the test fake static credentials, no shared config files, no instance
+// metadata and SDK default endpoints on a closed loopback port, so nothing can reach AWS or
+// pick up the developer's own identity.
+func IsolateAWSEnv(t *testing.T) {
+	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           AccessKey,
+		"AWS_SECRET_ACCESS_KEY":       SecretKey,
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_DEFAULT_PROFILE":         "",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_DEFAULT_REGION":          "us-east-1",
+		"AWS_CONFIG_FILE":             none,
+		"AWS_SHARED_CREDENTIALS_FILE": none,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_ENDPOINT_URL":            closedLoopback,
+		"AWS_ENDPOINT_URL_EC2":        closedLoopback,
+		"AWS_ENDPOINT_URL_STS":        closedLoopback,
+		"AWS_ENDPOINT_URL_IAM":        closedLoopback,
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// PreCheck fails the test unless a Terraform-compatible CLI was chosen explicitly: downloads
+// are impossible here, and the suite must say which CLI it ran under.
+func PreCheck(t *testing.T) {
+	t.Helper()
+	p := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if p == "" {
+		t.Fatal("TF_ACC_TERRAFORM_PATH is not set: run acceptance tests with `make testacc` (Terraform and OpenTofu)")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("TF_ACC_TERRAFORM_PATH: %v; run `make tools`", err)
+	}
+}
+
+// CLI names the CLI under test, such as "Terraform v1.5.7" or "OpenTofu v1.12.6".
+func CLI(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	out, err := exec.Command(p, "version").Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", p, err)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(first)
+}
+
+// ProviderConfig is a provider block that sends every service to moto.
+func ProviderConfig(m *Moto) string {
+	return fmt.Sprintf(`
+provider "ec2k8s" {
+  max_retries = 3
+  endpoints {
+    ec2 = %[1]q
+    sts = %[1]q
+    iam = %[1]q
+  }
+}
+`, m.URL)
+}

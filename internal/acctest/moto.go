@@ -1,0 +1,152 @@
+package acctest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+)
+
+// Moto is a moto server listening on 127.0.0.1. The caller should call Stop when finished.
+type Moto struct {
+	// URL is the server's base URL, http://127.0.0.1:<port>.
+	URL string
+	// LogPath is the server's own log, kept for failed runs.
+	LogPath string
+	cmd     *exec.Cmd
+	done    chan error
+}
+
+// MotoOptions change how a moto server starts.
+type MotoOptions struct {
+	// Env holds extra environment variables for the server, such as
+	// INITIAL_NO_AUTH_ACTION_COUNT=N to enforce IAM after N requests.
+	Env []string
+}
+
+// MotoBinary returns the moto_server the tests use: $EC2K8S_MOTO_SERVER (set by the Makefile
+// from tools/tools.sh), else the one on PATH.
+func MotoBinary() (string, error) {
+	if p := os.Getenv("EC2K8S_MOTO_SERVER"); p != "" {
+		return p, nil
+	}
+	p, err := exec.LookPath("moto_server")
+	if err != nil {
+		return "", errors.New("moto_server not found: run `make tools` and the tests through the Makefile, or set EC2K8S_MOTO_SERVER")
+	}
+	return p, nil
+}
+
+// StartMoto starts a moto server on a free 127.0.0.1 port and waits until it answers.
+func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
+	bin, err := MotoBinary()
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.CreateTemp("", "ec2k8s-moto-*.log")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = logFile.Close() }() // the child holds its own descriptor
+	m := &Moto{URL: "http://127.0.0.1:" + strconv.Itoa(port), LogPath: logFile.Name(), done: make(chan error, 1)}
+	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	m.cmd.Env = append(os.Environ(), opts.Env...)
+	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
+	m.cmd.SysProcAttr = childProcAttr()
+	if err := m.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	go func() { m.done <- m.cmd.Wait() }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := m.ping(ctx); err == nil {
+			return m, nil
+		}
+		select {
+		case err := <-m.done:
+			return nil, fmt.Errorf("moto_server exited before answering (%w):\n%s", err, m.logTail())
+		case <-ctx.Done():
+			m.Stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			m.Stop()
+			return nil, fmt.Errorf("moto_server did not answer on %s within 60s:\n%s", m.URL, m.logTail())
+		}
+	}
+}
+
+func (m *Moto) ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL+"/moto-api/data.json", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("moto answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Reset empties every emulated service, so each test starts from moto's default state.
+func (m *Moto) Reset(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL+"/moto-api/reset", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("resetting moto: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("resetting moto: %s", resp.Status)
+	}
+	return nil
+}
+
+// Stop ends the server and waits for it.
+func (m *Moto) Stop() {
+	if m == nil || m.cmd.Process == nil {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	select {
+	case err := <-m.done:
+		_ = err // killed: the exit status says nothing useful
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// logTail returns the end of the server's log, for error messages.
+func (m *Moto) logTail() string {
+	b, _ := os.ReadFile(m.LogPath)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,108 @@
+package awsclient
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// DefaultMaxRetries is how often a throttled or failed AWS call is retried when the provider
+// configuration does not say.
+const DefaultMaxRetries = 25
+
+// Endpoints are custom service endpoints. An empty one leaves the SDK's choice, which honours
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
+type Endpoints struct {
+	EC2 string
+	STS string
+	IAM string
+}
+
+// Settings are the provider-wide AWS settings.
+type Settings struct {
+	Endpoints  Endpoints
+	MaxRetries int
+	// AppID is sent in the User-Agent, to tell the provider's calls apart in CloudTrail.
+	AppID string
+}
+
+// Credentials says how to authenticate; the zero value means the SDK's default chain.
+type Credentials struct {
+	Region       string
+	AccessKey    string
+	SecretKey    string
+	SessionToken string
+	Profile      string
+}
+
+// ValidateEndpoint checks that s is an absolute http or https URL.
+func ValidateEndpoint(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an endpoint URL: give an absolute http:// or https:// URL such as https://ec2.us-west-2.amazonaws.com", s)
+	}
+	return nil
+}
+
+// Config loads an aws.Config for c. It reads environment and shared files, never the network.
+func (s Settings) Config(ctx context.Context, c Credentials) (aws.Config, error) {
+	retries := s.MaxRetries
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = retries + 1 })
+		}),
+	}
+	if s.AppID != "" {
+		opts = append(opts, config.WithAppID(s.AppID))
+	}
+	if c.Region != "" {
+		opts = append(opts, config.WithRegion(c.Region))
+	}
+	if c.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(c.Profile))
+	}
+	if c.AccessKey != "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, c.SessionToken)))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		// STS is global; a region is still needed to sign. Resources that need a real region
+		// take it from their credential.
+		cfg.Region = "us-east-1"
+	}
+	return cfg, nil
+}
+
+// EC2 returns an EC2 client for cfg on the configured endpoint.
+func (s Settings) EC2(cfg aws.Config) *ec2.Client {
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = endpoint(s.Endpoints.EC2, o.BaseEndpoint) })
+}
+
+// STS returns an STS client for cfg on the configured endpoint.
+func (s Settings) STS(cfg aws.Config) *sts.Client {
+	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = endpoint(s.Endpoints.STS, o.BaseEndpoint) })
+}
+
+// IAM returns an IAM client for cfg on the configured endpoint.
+func (s Settings) IAM(cfg aws.Config) *iam.Client {
+	return iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = endpoint(s.Endpoints.IAM, o.BaseEndpoint) })
+}
+
+// endpoint prefers the provider's setting over what the SDK found in the environment.
+func endpoint(configured string, fromEnv *string) *string {
+	if configured != "" {
+		return aws.String(configured)
+	}
+	return fromEnv
+}

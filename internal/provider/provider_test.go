@@ -1,0 +1,140 @@
+package provider
+
+import (
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(acctest.Main(m))
+}
+
+// testAccProviders serves the provider in-process to the CLI under test.
+var testAccProviders = map[string]func() (tfprotov6.ProviderServer, error){
+	"ec2k8s": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// TestAccProvider_smoke proves the whole chain: the CLI under test drives the provider, which
+// reaches moto through the endpoints configured in HCL.
+func TestAccProvider_smoke(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck: func() {
+			acctest.PreCheck(t)
+			t.Logf("CLI under test: %s", acctest.CLI(t))
+		},
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(moto) + `
+data "ec2k8s_caller_identity" "current" {}
+
+data "ec2k8s_iam_policy" "provisioner" {
+  region     = "us-west-2"
+  account_id = data.ec2k8s_caller_identity.current.account_id
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+				statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("arn"), knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:(sts|iam)::123456789012:`))),
+				statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("user_id"), knownvalue.NotNull()),
+				statecheck.ExpectKnownValue("data.ec2k8s_iam_policy.provisioner", tfjsonpath.New("json"),
+					knownvalue.StringRegexp(regexp.MustCompile(`arn:aws:ec2:us-west-2:123456789012:instance/\*`))),
+			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		}},
+	})
+}
+
+// TestAccProvider_endpointFromEnvironment shows the SDK's AWS_ENDPOINT_URL is honoured when the
+// provider block sets no endpoint.
+func TestAccProvider_endpointFromEnvironment(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	t.Setenv("AWS_ENDPOINT_URL", moto.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: `
+provider "ec2k8s" {}
+
+data "ec2k8s_caller_identity" "current" {}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+			},
+		}},
+	})
+}
+
+// TestAccProvider_endpointSettingWins shows a provider endpoint beats the environment: the
+// environment points at a closed port, and the read still succeeds through moto.
+func TestAccProvider_endpointSettingWins(t *testing.T) {
+	moto := acctest.SharedMoto(t) // AWS_ENDPOINT_URL* now point at a closed loopback port
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: acctest.ProviderConfig(moto) + `data "ec2k8s_caller_identity" "current" {}`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+				},
+			},
+			{
+				// Without the endpoint the same read goes to the closed port and fails.
+				Config: `
+provider "ec2k8s" {
+  max_retries = 0
+}
+
+data "ec2k8s_caller_identity" "current" {}
+`,
+				ExpectError: regexp.MustCompile(`STS GetCallerIdentity failed`),
+			},
+		},
+	})
+}
+
+func TestAccProvider_invalidConfig(t *testing.T) {
+	acctest.IsolateAWSEnv(t)
+	for name, tc := range map[string]struct{ config, want string }{
+		"endpoint without scheme": {`provider "ec2k8s" {
+  endpoints {
+    ec2 = "127.0.0.1:5000"
+  }
+}`, `endpoints\.ec2: "127\.0\.0\.1:5000" is not an endpoint URL`},
+		"retries out of range": {`provider "ec2k8s" {
+  max_retries = 500
+}`, `max_retries is 500; give a number from 0 to 100`},
+		"unknown attribute": {`provider "ec2k8s" {
+  region = "us-west-2"
+}`, `An argument named "region" is not expected here`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					Config: tc.config + "\n" + `data "ec2k8s_iam_policy" "p" {
+  region     = "us-west-2"
+  account_id = "123456789012"
+}`,
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
