@@ -12,7 +12,7 @@ export CHECKPOINT_DISABLE=1
 work=$(mktemp -d)
 moto_pid=
 cleanup() {
-  [[ -n $moto_pid ]] && kill "$moto_pid" 2>/dev/null || true
+  if [[ -n $moto_pid ]]; then kill "$moto_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
