@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -37,12 +38,26 @@ func Main(m *testing.M) int {
 	return code
 }
 
+// Test AMIs moto serves (testdata/amis.json): Canonical's Ubuntu 24.04 images, plus decoys the
+// provider must never pick (an older release that is newer, a look-alike from another owner).
+const (
+	UbuntuNobleAMD64Old = "ami-0a1b2c3d4e5f60001"
+	UbuntuNobleAMD64    = "ami-0a1b2c3d4e5f60002"
+	UbuntuNobleARM64    = "ami-0a1b2c3d4e5f60003"
+)
+
+// DefaultMotoOptions loads the test AMIs in place of moto's own list.
+func DefaultMotoOptions() MotoOptions {
+	_, self, _, _ := runtime.Caller(0)
+	return MotoOptions{Env: []string{"MOTO_AMIS_PATH=" + filepath.Join(filepath.Dir(self), "testdata", "amis.json")}}
+}
+
 // SharedMoto returns the test binary's moto server, started on first use and reset for this
 // test, and isolates the AWS environment (see IsolateAWSEnv). Tests that use it must not run in
 // parallel: the reset empties the server for everyone.
 func SharedMoto(t *testing.T) *Moto {
 	t.Helper()
-	shared.once.Do(func() { shared.moto, shared.err = StartMoto(context.Background(), MotoOptions{}) })
+	shared.once.Do(func() { shared.moto, shared.err = StartMoto(context.Background(), DefaultMotoOptions()) })
 	if shared.err != nil {
 		t.Fatalf("moto: %v", shared.err)
 	}

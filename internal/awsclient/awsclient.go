@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -34,13 +35,44 @@ type Settings struct {
 	AppID string
 }
 
-// Credentials says how to authenticate; the zero value means the SDK's default chain.
+// Credentials says how to authenticate; with none of AccessKey, Profile and AssumeRole set, the
+// SDK's default chain (environment, shared config and SSO, instance role) is used.
 type Credentials struct {
 	Region       string
 	AccessKey    string
 	SecretKey    string
 	SessionToken string
 	Profile      string
+	AssumeRole   *AssumeRole
+}
+
+// AssumeRole is a role to assume, from the SDK's default chain, through the STS endpoint.
+type AssumeRole struct {
+	RoleARN     string
+	ExternalID  string
+	SessionName string
+}
+
+// Method names the way c authenticates, for messages; it never includes a secret.
+func (c Credentials) Method() string {
+	switch {
+	case c.AccessKey != "":
+		return "access key " + MaskAccessKey(c.AccessKey)
+	case c.Profile != "":
+		return fmt.Sprintf("profile %q", c.Profile)
+	case c.AssumeRole != nil:
+		return "assumed role " + c.AssumeRole.RoleARN
+	default:
+		return "the default credential chain"
+	}
+}
+
+// MaskAccessKey keeps the first four and last four characters of an access key ID.
+func MaskAccessKey(k string) string {
+	if len(k) <= 8 {
+		return "****"
+	}
+	return k[:4] + "…" + k[len(k)-4:]
 }
 
 // ValidateEndpoint checks that s is an absolute http or https URL.
@@ -80,6 +112,17 @@ func (s Settings) Config(ctx context.Context, c Credentials) (aws.Config, error)
 		// STS is global; a region is still needed to sign. Resources that need a real region
 		// take it from their credential.
 		cfg.Region = "us-east-1"
+	}
+	if r := c.AssumeRole; r != nil {
+		provider := stscreds.NewAssumeRoleProvider(s.STS(cfg), r.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			if r.ExternalID != "" {
+				o.ExternalID = aws.String(r.ExternalID)
+			}
+			if r.SessionName != "" {
+				o.RoleSessionName = r.SessionName
+			}
+		})
+		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
 	return cfg, nil
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 )
@@ -20,3 +21,5 @@ func configuredData(in any, diags *diag.Diagnostics) *providerData {
 	}
 	return d
 }
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -154,7 +154,10 @@ func (p *ec2k8sProvider) Configure(ctx context.Context, req provider.ConfigureRe
 }
 
 func (p *ec2k8sProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{
+		newCredentialResource,
+		newTemplateResource,
+	}
 }
 
 func (p *ec2k8sProvider) DataSources(context.Context) []func() datasource.DataSource {
