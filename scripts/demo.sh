@@ -33,7 +33,9 @@ export TF_CLI_CONFIG_FILE=$work/terraformrc
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 echo "== starting moto on 127.0.0.1:$port"
-"$EC2K8S_MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+# Seeded with Canonical's Ubuntu 24.04 images, which moto does not ship.
+MOTO_AMIS_PATH=$root/internal/acctest/testdata/amis.json \
+  "$EC2K8S_MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/moto-api/data.json" >/dev/null && break
@@ -53,10 +55,10 @@ cd "$work/quickstart"
 tf() { "$EC2K8S_TERRAFORM" "$@" 2> >(grep -v -e 'Provider development overrides' -e 'dev_overrides' >&2); }
 
 echo "== terraform apply ($("$EC2K8S_TERRAFORM" version | head -1))"
-tf apply -auto-approve -input=false -no-color
+tf apply -auto-approve -input=false -no-color | grep -E "Creating|Creation complete|Read complete|Apply complete"
 echo "== what was created"
 tf state list
 tf output -no-color
 echo "== terraform destroy"
-tf destroy -auto-approve -input=false -no-color
+tf destroy -auto-approve -input=false -no-color | grep -E "Destroying|Destruction complete|Destroy complete"
 echo "== demo finished: everything applied and destroyed against moto on 127.0.0.1:$port"

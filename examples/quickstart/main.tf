@@ -1,5 +1,6 @@
-# Quickstart: the IAM policy the provisioning client needs, for the account you are signed in to.
-# `make demo` applies this against a local EC2 emulator; against AWS it works unchanged.
+# Quickstart: a cloud credential checked with STS, a node template checked against EC2, and the
+# IAM policy the provisioning client needs. `make demo` applies this against a local EC2 emulator;
+# against AWS it works unchanged, with the credentials of your environment.
 terraform {
   required_providers {
     ec2k8s = {
@@ -24,6 +25,17 @@ provider "ec2k8s" {}
 
 data "ec2k8s_caller_identity" "current" {}
 
+# No keys given: the AWS SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, ...).
+resource "ec2k8s_cloud_credential" "aws" {
+  name   = "aws"
+  region = var.region
+}
+
+resource "ec2k8s_node_template" "ubuntu" {
+  name             = "ubuntu"
+  cloud_credential = ec2k8s_cloud_credential.aws
+}
+
 data "ec2k8s_iam_policy" "provisioner" {
   region          = var.region
   account_id      = data.ec2k8s_caller_identity.current.account_id
@@ -31,7 +43,18 @@ data "ec2k8s_iam_policy" "provisioner" {
 }
 
 output "account" {
-  value = data.ec2k8s_caller_identity.current.arn
+  value = ec2k8s_cloud_credential.aws.arn
+}
+
+output "node_template" {
+  description = "What the template resolved against EC2."
+  value = {
+    availability_zone = ec2k8s_node_template.ubuntu.availability_zone
+    vpc_id            = ec2k8s_node_template.ubuntu.vpc_id
+    subnet_id         = ec2k8s_node_template.ubuntu.subnet_id
+    ami               = ec2k8s_node_template.ubuntu.ami
+    instance_type     = ec2k8s_node_template.ubuntu.instance_type
+  }
 }
 
 output "provisioner_policy" {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -131,4 +132,40 @@ provider "ec2k8s" {
   }
 }
 `, m.URL)
+}
+
+// ReadFile returns a file's contents, failing the test when it cannot be read.
+func ReadFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// LogEntry is one entry of a Terraform or provider log: its first line and its continuation
+// lines ("  | ...").
+type LogEntry struct {
+	Logger string // such as "ec2k8s", "sdk.framework", "sdk.helper_resource"; empty for CLI core
+	Text   string
+}
+
+var logLineRe = regexp.MustCompile(`^\d{4}-\d\d-\d\dT[^ ]+ \[[A-Z]+\] +(?:([a-z0-9_.-]+): )?`)
+
+// ParseLog splits a log written through TF_ACC_LOG_PATH into entries.
+func ParseLog(log string) []LogEntry {
+	var out []LogEntry
+	for _, line := range strings.Split(log, "\n") {
+		if m := logLineRe.FindStringSubmatch(line); m != nil || len(out) == 0 {
+			logger := ""
+			if m != nil {
+				logger = m[1]
+			}
+			out = append(out, LogEntry{Logger: logger, Text: line})
+			continue
+		}
+		out[len(out)-1].Text += "\n" + line
+	}
+	return out
 }

@@ -60,6 +60,13 @@ func optionalStringSet(desc string, v validator.Set) schema.SetAttribute {
 	return schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc, Validators: []validator.Set{v}}
 }
 
+// schemaAttributes returns the template's top-level attributes.
+func (r *templateResource) schemaAttributes() map[string]schema.Attribute {
+	var resp resource.SchemaResponse
+	r.Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	return resp.Schema.Attributes
+}
+
 func (r *templateResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	useState := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	resp.Schema = schema.Schema{

@@ -250,6 +250,9 @@ func ValidateURL(s string) error {
 
 // ValidateRegistryHost checks an insecure registry: host[:port] or a CIDR block.
 func ValidateRegistryHost(s string) error {
+	if strings.Contains(s, "://") {
+		return fmt.Errorf("%q is not a registry host: give host[:port] without a scheme, such as registry.internal:5000", s)
+	}
 	if strings.Contains(s, "/") {
 		return ValidateCIDR(s)
 	}
