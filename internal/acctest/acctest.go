@@ -58,6 +58,7 @@ func DefaultMotoOptions() MotoOptions {
 // parallel: the reset empties the server for everyone.
 func SharedMoto(t *testing.T) *Moto {
 	t.Helper()
+	SkipUnlessAcc(t)
 	shared.once.Do(func() { shared.moto, shared.err = StartMoto(context.Background(), DefaultMotoOptions()) })
 	if shared.err != nil {
 		t.Fatalf("moto: %v", shared.err)
@@ -67,6 +68,15 @@ func SharedMoto(t *testing.T) *Moto {
 	}
 	IsolateAWSEnv(t)
 	return shared.moto
+}
+
+// SkipUnlessAcc skips an acceptance test outside acceptance runs (TF_ACC unset), before it
+// starts servers or makes fixtures, as resource.Test itself would.
+func SkipUnlessAcc(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: run with TF_ACC=1, as `make testacc` does")
+	}
 }
 
 // IsolateAWSEnv gives the test fake static credentials, no shared config files, no instance

@@ -25,8 +25,11 @@ func EC2(m *Moto, region string) *ec2.Client {
 func DefaultVPC(t *testing.T, c *ec2.Client) string {
 	t.Helper()
 	out, err := c.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{Filters: []types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
-	if err != nil || len(out.Vpcs) == 0 {
-		t.Fatalf("default VPC: %v (%d found)", err, len(out.Vpcs))
+	if err != nil {
+		t.Fatalf("default VPC: %v", err)
+	}
+	if len(out.Vpcs) == 0 {
+		t.Fatal("moto has no default VPC")
 	}
 	return aws.ToString(out.Vpcs[0].VpcId)
 }
@@ -38,8 +41,11 @@ func DefaultSubnet(t *testing.T, c *ec2.Client, zone string) string {
 		{Name: aws.String("default-for-az"), Values: []string{"true"}},
 		{Name: aws.String("availability-zone"), Values: []string{zone}},
 	}})
-	if err != nil || len(out.Subnets) == 0 {
+	if err != nil {
 		t.Fatalf("default subnet in %s: %v", zone, err)
+	}
+	if len(out.Subnets) == 0 {
+		t.Fatalf("moto has no default subnet in %s", zone)
 	}
 	return aws.ToString(out.Subnets[0].SubnetId)
 }

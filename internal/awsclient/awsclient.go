@@ -127,9 +127,15 @@ func (s Settings) Config(ctx context.Context, c Credentials) (aws.Config, error)
 	return cfg, nil
 }
 
-// EC2 returns an EC2 client for cfg on the configured endpoint.
-func (s Settings) EC2(cfg aws.Config) *ec2.Client {
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = endpoint(s.Endpoints.EC2, o.BaseEndpoint) })
+// EC2 returns an EC2 client for cfg on the configured endpoint; counter, when not nil, counts
+// its calls.
+func (s Settings) EC2(cfg aws.Config, counter *CallCounter) *ec2.Client {
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		o.BaseEndpoint = endpoint(s.Endpoints.EC2, o.BaseEndpoint)
+		if counter != nil {
+			o.APIOptions = append(o.APIOptions, counter.apiOption)
+		}
+	})
 }
 
 // STS returns an STS client for cfg on the configured endpoint.

@@ -89,3 +89,32 @@ func TestSettings_honoursEnvironmentEndpoint(t *testing.T) {
 		t.Errorf("the AWS_ENDPOINT_URL_STS server saw %d requests; want 1", calls.Load())
 	}
 }
+
+func TestCallCounter(t *testing.T) {
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	failing, _ := stsServer(t, http.StatusServiceUnavailable)
+	ok, _ := stsServer(t, http.StatusOK)
+	counter := NewCallCounter()
+	for _, url := range []string{failing.URL, ok.URL} {
+		s := Settings{Endpoints: Endpoints{STS: url}, MaxRetries: 1}
+		cfg, err := s.Config(context.Background(), Credentials{Region: "us-west-2", AccessKey: "AKID", SecretKey: "secret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := sts.NewFromConfig(cfg, func(o *sts.Options) {
+			o.BaseEndpoint = &url
+			o.APIOptions = append(o.APIOptions, counter.apiOption)
+		})
+		_, _ = client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	}
+	if got := counter.Calls()["GetCallerIdentity"]; got != 2 {
+		t.Errorf("calls = %d; want 2", got)
+	}
+	if got := counter.Attempts()["GetCallerIdentity"]; got != 3 {
+		t.Errorf("attempts = %d; want 3 (2 against the failing server, 1 against the good one)", got)
+	}
+	counter.Reset()
+	if counter.Total() != 0 {
+		t.Error("Reset left counts")
+	}
+}

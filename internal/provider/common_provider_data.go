@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
@@ -23,3 +24,15 @@ func configuredData(in any, diags *diag.Diagnostics) *providerData {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// The pieces of plan, state and diagnostics that shared CRUD helpers use.
+type (
+	diagList    = diag.Diagnostics
+	stateSetter interface {
+		Set(context.Context, any) diag.Diagnostics
+	}
+	diagAppender interface {
+		Append(...diag.Diagnostic)
+		HasError() bool
+	}
+)

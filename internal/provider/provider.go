@@ -157,6 +157,8 @@ func (p *ec2k8sProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newCredentialResource,
 		newTemplateResource,
+		newClusterResource,
+		newPoolResource,
 	}
 }
 

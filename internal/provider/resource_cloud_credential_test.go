@@ -112,6 +112,7 @@ import {
 // TestAccCloudCredential_rejectedKey runs against a moto that enforces IAM, where unknown keys
 // are refused: the error names the credential, masks the key and says what STS answered.
 func TestAccCloudCredential_rejectedKey(t *testing.T) {
+	acctest.SkipUnlessAcc(t)
 	acctest.IsolateAWSEnv(t)
 	moto, err := acctest.StartMoto(context.Background(), acctest.MotoOptions{Env: []string{"INITIAL_NO_AUTH_ACTION_COUNT=0"}})
 	if err != nil {

@@ -259,7 +259,7 @@ func (r *templateResource) resolve(ctx context.Context, m *templateModel, keepAM
 		InstanceType:          m.InstanceType.ValueString(),
 		RootSize:              m.RootSize.ValueInt64(),
 	}
-	res, err := provisioning.ResolveTemplate(ctx, r.data.aws.EC2(cfg), t, keepAMI)
+	res, err := provisioning.ResolveTemplate(ctx, r.data.aws.EC2(cfg, nil), t, keepAMI)
 	if fes := provisioning.FieldErrors(err); len(fes) > 0 {
 		for _, fe := range fes {
 			diags.AddAttributeError(path.Root(fe.Field), "Invalid node template",

@@ -50,7 +50,7 @@ type Resolved struct {
 // for the same template: it is kept while it still exists and fits the instance type, so nodes
 // are not replaced just because Canonical published a newer image. All problems found are
 // returned together, as a *ValidationError.
-func ResolveTemplate(ctx context.Context, api EC2API, t Template, keepAMI string) (Resolved, error) {
+func ResolveTemplate(ctx context.Context, api TemplateEC2, t Template, keepAMI string) (Resolved, error) {
 	r := Resolved{AvailabilityZone: AvailabilityZone(t.Region, t.Zone)}
 	var errs []*FieldError
 	fail := func(err error) (Resolved, error) {
@@ -109,7 +109,7 @@ func ResolveTemplate(ctx context.Context, api EC2API, t Template, keepAMI string
 	return r, nil
 }
 
-func checkZone(ctx context.Context, api EC2API, region, az, given string) error {
+func checkZone(ctx context.Context, api TemplateEC2, region, az, given string) error {
 	out, err := api.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
 	if err != nil {
 		return fmt.Errorf("listing the zones of %s: %w", region, err)
@@ -125,7 +125,7 @@ func checkZone(ctx context.Context, api EC2API, region, az, given string) error 
 	return fieldErr("zone", "%q: region %s has no zone %s; its zones are %s", given, region, az, strings.Join(names, ", "))
 }
 
-func resolveVPC(ctx context.Context, api EC2API, region, vpcID string) (string, error) {
+func resolveVPC(ctx context.Context, api TemplateEC2, region, vpcID string) (string, error) {
 	in := &ec2.DescribeVpcsInput{Filters: []types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}}
 	if vpcID != "" {
 		in.Filters = []types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}}
@@ -143,7 +143,7 @@ func resolveVPC(ctx context.Context, api EC2API, region, vpcID string) (string, 
 	return aws.ToString(out.Vpcs[0].VpcId), nil
 }
 
-func resolveSubnet(ctx context.Context, api EC2API, vpc, az, subnetID string) (string, error) {
+func resolveSubnet(ctx context.Context, api TemplateEC2, vpc, az, subnetID string) (string, error) {
 	if subnetID != "" {
 		out, err := api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []types.Filter{{Name: aws.String("subnet-id"), Values: []string{subnetID}}}})
 		if err != nil {
@@ -190,7 +190,7 @@ func pickSubnet(subnets []types.Subnet) string {
 	return aws.ToString(subnets[0].SubnetId)
 }
 
-func resolveSecurityGroups(ctx context.Context, api EC2API, vpc string, groups []string, readonly bool) (map[string]string, error) {
+func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, groups []string, readonly bool) (map[string]string, error) {
 	var ids, names []string
 	for _, g := range groups {
 		if strings.HasPrefix(g, "sg-") {
@@ -253,7 +253,7 @@ func resolveSecurityGroups(ctx context.Context, api EC2API, vpc string, groups [
 	return found, nil
 }
 
-func describeInstanceType(ctx context.Context, api EC2API, name string) (types.InstanceTypeInfo, error) {
+func describeInstanceType(ctx context.Context, api TemplateEC2, name string) (types.InstanceTypeInfo, error) {
 	out, err := api.DescribeInstanceTypes(ctx, &ec2.DescribeInstanceTypesInput{InstanceTypes: []types.InstanceType{types.InstanceType(name)}})
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && strings.HasPrefix(apiErr.ErrorCode(), "InvalidInstanceType") {
@@ -300,7 +300,7 @@ func contains(list []string, s string) bool {
 }
 
 // resolveImage checks the template's AMI, keeps an earlier one, or finds the newest Ubuntu.
-func (r *Resolved) resolveImage(ctx context.Context, api EC2API, t Template, it types.InstanceTypeInfo, keepAMI string) error {
+func (r *Resolved) resolveImage(ctx context.Context, api TemplateEC2, t Template, it types.InstanceTypeInfo, keepAMI string) error {
 	archs := architectures(it)
 	candidate, field := t.AMI, "ami"
 	if candidate == "" {
@@ -346,7 +346,7 @@ func (r *Resolved) useImage(img *types.Image, rootSize int64) error {
 	return nil
 }
 
-func describeImage(ctx context.Context, api EC2API, id string) (*types.Image, error) {
+func describeImage(ctx context.Context, api TemplateEC2, id string) (*types.Image, error) {
 	out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{Filters: []types.Filter{{Name: aws.String("image-id"), Values: []string{id}}}})
 	if err != nil {
 		return nil, fmt.Errorf("describing image %s: %w", id, err)
@@ -362,7 +362,7 @@ func describeImage(ctx context.Context, api EC2API, id string) (*types.Image, er
 // ubuntuArch maps EC2 architectures to the names in Ubuntu image names.
 var ubuntuArch = map[string]string{"x86_64": "amd64", "arm64": "arm64"}
 
-func newestUbuntu(ctx context.Context, api EC2API, arch string) (*types.Image, error) {
+func newestUbuntu(ctx context.Context, api TemplateEC2, arch string) (*types.Image, error) {
 	ua, ok := ubuntuArch[arch]
 	if !ok {
 		return nil, nil

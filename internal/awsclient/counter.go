@@ -1,0 +1,88 @@
+package awsclient
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// CallCounter counts AWS API calls by operation: logical calls (what the code asked for) and
+// attempts (what went over the wire, retries included). It is safe for concurrent use.
+type CallCounter struct {
+	mu       sync.Mutex
+	calls    map[string]int
+	attempts map[string]int
+}
+
+// NewCallCounter returns an empty counter.
+func NewCallCounter() *CallCounter {
+	return &CallCounter{calls: map[string]int{}, attempts: map[string]int{}}
+}
+
+func (c *CallCounter) add(m map[string]int, op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m[op]++
+}
+
+// Calls returns the logical calls so far, by operation.
+func (c *CallCounter) Calls() map[string]int { return c.copy(c.calls) }
+
+// Attempts returns the attempts so far, by operation.
+func (c *CallCounter) Attempts() map[string]int { return c.copy(c.attempts) }
+
+// Total returns the number of logical calls.
+func (c *CallCounter) Total() int {
+	n := 0
+	for _, v := range c.Calls() {
+		n += v
+	}
+	return n
+}
+
+// Reset forgets every count.
+func (c *CallCounter) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls, c.attempts = map[string]int{}, map[string]int{}
+}
+
+func (c *CallCounter) copy(m map[string]int) map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Operations returns the operation names of m, sorted.
+func Operations(m map[string]int) []string {
+	ops := make([]string, 0, len(m))
+	for k := range m {
+		ops = append(ops, k)
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// apiOption installs the counter in a client's middleware stack: once per call before the
+// retry loop, once per attempt after it.
+func (c *CallCounter) apiOption(stack *middleware.Stack) error {
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ec2k8sCountCalls",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			c.add(c.calls, awsmiddleware.GetOperationName(ctx))
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before); err != nil {
+		return err
+	}
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("ec2k8sCountAttempts",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			c.add(c.attempts, awsmiddleware.GetOperationName(ctx))
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
+}
