@@ -36,3 +36,12 @@ type (
 		HasError() bool
 	}
 )
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

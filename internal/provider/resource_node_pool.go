@@ -166,20 +166,17 @@ func (r *poolResource) ValidateConfig(ctx context.Context, req resource.Validate
 	if resp.Diagnostics.HasError() || m.Etcd.IsUnknown() || m.ControlPlane.IsUnknown() || m.Worker.IsUnknown() {
 		return
 	}
-	roles := m.roles().List()
-	switch {
-	case len(roles) == 0:
+	if len(m.roles().List()) == 0 {
 		resp.Diagnostics.AddAttributeError(path.Root("worker"), "Node pool without a role",
 			"Set at least one of etcd, control_plane and worker to true.")
-	case len(roles) > 1:
-		resp.Diagnostics.AddAttributeWarning(path.Root("etcd"), "Roles combined in one pool",
-			fmt.Sprintf("This pool's nodes are %s at once. That works, but is not for production: give each role its own pool (etcd ×3, control plane ×2, workers ×2 or more).", strings.Join(roles, " and ")))
+		return
 	}
-	if m.Etcd.ValueBool() && !m.Quantity.IsUnknown() && !m.Quantity.IsNull() {
-		if n := m.Quantity.ValueInt64(); n > 0 && n%2 == 0 {
-			resp.Diagnostics.AddAttributeWarning(path.Root("quantity"), "Even number of etcd nodes",
-				fmt.Sprintf("%d etcd nodes tolerate no more failures than %d: etcd needs a majority, so use an odd number (3 or 5).", n, n-1))
-		}
+	quantity := int64(-1) // unknown: no advice on the etcd count yet
+	if !m.Quantity.IsUnknown() && !m.Quantity.IsNull() {
+		quantity = m.Quantity.ValueInt64()
+	}
+	for _, w := range provisioning.TopologyWarnings(m.roles(), quantity) {
+		resp.Diagnostics.AddWarning("Not a production topology", w)
 	}
 }
 

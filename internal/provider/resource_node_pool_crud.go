@@ -172,12 +172,12 @@ func logCalls(ctx context.Context, op, pool string, counter *awsclient.CallCount
 }
 
 // nodesValue converts nodes for the state.
-func nodesValue(nodes []provisioning.Node, roles provisioning.Roles) (types.List, diag.Diagnostics) {
+func nodesValue(nodes []provisioning.Node) (types.List, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	roleList, d := types.ListValueFrom(context.Background(), types.StringType, roles.List())
-	diags.Append(d...)
 	elems := make([]attr.Value, 0, len(nodes))
 	for _, n := range nodes {
+		roleList, d := types.ListValueFrom(context.Background(), types.StringType, append([]string{}, n.Roles...))
+		diags.Append(d...)
 		obj, d := types.ObjectValue(nodeAttrTypes, map[string]attr.Value{
 			"instance_id": types.StringValue(n.InstanceID), "hostname": types.StringValue(n.Hostname),
 			"index": types.Int64Value(int64(n.Index)), "private_ip": types.StringValue(n.PrivateIP),
@@ -194,7 +194,7 @@ func nodesValue(nodes []provisioning.Node, roles provisioning.Roles) (types.List
 // observe records what EC2 has in m: the nodes, their count, and their spec, which becomes
 // "drift:<spec>" when some node was made with another.
 func observe(m *poolModel, nodes []provisioning.Node) diag.Diagnostics {
-	list, diags := nodesValue(nodes, m.roles())
+	list, diags := nodesValue(nodes)
 	m.Nodes = list
 	m.Quantity = types.Int64Value(int64(len(nodes)))
 	for _, n := range nodes {
@@ -306,7 +306,7 @@ func (r *poolResource) apply(ctx context.Context, plan *poolModel, op string, st
 		}
 		return
 	}
-	list, d := nodesValue(nodes, pool.Roles)
+	list, d := nodesValue(nodes)
 	diags.Append(d...)
 	plan.Nodes = list
 	tflog.Info(ctx, "node pool ready", map[string]any{"pool": pool.ID(), "nodes": len(nodes), "operation": op, "seconds": int(time.Since(start).Seconds())})
@@ -337,9 +337,14 @@ func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		resp.Diagnostics.AddError("Cannot read the node pool", fmt.Sprintf("Node pool %s: %s", m.ID.ValueString(), err))
 		return
 	}
-	if m.Spec.IsNull() && len(nodes) > 0 { // just imported: take the nodes' spec as it is
-		m.Spec = types.StringValue(nodes[0].Spec)
+	if m.Spec.IsNull() && len(nodes) > 0 { // just imported: take what the nodes' tags say
+		n := nodes[0]
+		m.Spec = types.StringValue(n.Spec)
 		m.KeyPairName = types.StringValue(keyPairName(cluster, name))
+		m.HostnamePrefix = types.StringValue(n.HostnamePrefix)
+		m.Etcd = types.BoolValue(contains(n.Roles, "etcd"))
+		m.ControlPlane = types.BoolValue(contains(n.Roles, "controlplane"))
+		m.Worker = types.BoolValue(contains(n.Roles, "worker"))
 	}
 	resp.Diagnostics.Append(observe(&m, nodes)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)

@@ -3,12 +3,12 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -111,24 +111,185 @@ func tagValue(tags []types.Tag, key string) string {
 	return ""
 }
 
-func TestAccNodePool_smoke(t *testing.T) {
+// poolDef is one pool of a topology under test.
+type poolDef struct {
+	name     string
+	quantity int
+	roles    []string
+}
+
+func topologyHCL(pools []poolDef, delta map[string]int) string {
+	out := ""
+	for _, p := range pools {
+		out += poolHCL(p.name, p.quantity+delta[p.name], p.roles...)
+	}
+	return out
+}
+
+func poolAddr(name string) string { return "ec2k8s_node_pool." + name }
+
+// testPoolLifecycle runs the whole life of a cluster's pools against moto: create, second plan
+// empty, scale up, scale down, rolling template change, out-of-band termination repaired,
+// credential rotation replacing nothing, import, destroy with nothing left.
+func testPoolLifecycle(t *testing.T, pools []poolDef) {
 	moto := acctest.SharedMoto(t)
-	const pool = "ec2k8s_node_pool.workers"
+	first := pools[0]
+	up := map[string]int{first.name: 1}
+	down := map[string]int{first.name: -1}
+	counts := func(delta map[string]int) resource.TestCheckFunc {
+		var checks []resource.TestCheckFunc
+		for _, p := range pools {
+			checks = append(checks, checkPoolCount(t, moto, p.name, p.quantity+delta[p.name]))
+		}
+		return resource.ComposeAggregateTestCheckFunc(checks...)
+	}
+	hostnames := func(p poolDef, first int) []statecheck.StateCheck {
+		var out []statecheck.StateCheck
+		for i := range p.quantity {
+			out = append(out, statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(i).AtMapKey("hostname"),
+				knownvalue.StringExact(fmt.Sprintf("demo-%s-%d", p.name, first+i))))
+		}
+		return out
+	}
+	var created []statecheck.StateCheck
+	for _, p := range pools {
+		created = append(created, hostnames(p, 1)...)
+		created = append(created,
+			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(p.quantity)),
+			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("key_pair_name"), knownvalue.StringExact("ec2k8s-demo-"+p.name)),
+			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("state"), knownvalue.StringExact("running")))
+	}
+	// Instance IDs must survive a credential rotation untouched.
+	sameIDs := statecheck.CompareValue(compare.ValuesSame())
+	// and must all change on a rolling replacement.
+	replaced := statecheck.CompareValue(compare.ValuesDiffer())
+	allPools := func(action plancheck.ResourceActionType) []plancheck.PlanCheck {
+		var out []plancheck.PlanCheck
+		for _, p := range pools {
+			out = append(out, plancheck.ExpectResourceAction(poolAddr(p.name), action))
+		}
+		return out
+	}
+	empty := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+	base := topologyHCL(pools, nil)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkPoolsGone(moto),
-		Steps: []resource.TestStep{{
-			Config: clusterConfig(moto, "", poolHCL("workers", 2, "worker")),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(pool, tfjsonpath.New("id"), knownvalue.StringExact("us-west-2/demo/workers")),
-				statecheck.ExpectKnownValue(pool, tfjsonpath.New("nodes"), knownvalue.ListSizeExact(2)),
-				statecheck.ExpectKnownValue(pool, tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("hostname"), knownvalue.StringExact("demo-workers-1")),
-				statecheck.ExpectKnownValue(pool, tfjsonpath.New("nodes").AtSliceIndex(1).AtMapKey("hostname"), knownvalue.StringExact("demo-workers-2")),
-				statecheck.ExpectKnownValue(pool, tfjsonpath.New("ssh_private_key"), knownvalue.StringRegexp(regexp.MustCompile(`^-----BEGIN OPENSSH PRIVATE KEY-----`))),
+		Steps: []resource.TestStep{
+			{
+				Config:            clusterConfig(moto, "", base),
+				ConfigStateChecks: append(created, replaced.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
+				Check:             counts(nil),
+				ConfigPlanChecks:  empty,
 			},
-			Check:            checkPoolCount(t, moto, "workers", 2),
-			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-		}},
+			{
+				// Scale the first pool up: one more node, the next name, the others untouched.
+				Config: clusterConfig(moto, "", topologyHCL(pools, up)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(first.quantity).AtMapKey("hostname"),
+						knownvalue.StringExact(fmt.Sprintf("demo-%s-%d", first.name, first.quantity+1))),
+				},
+				Check: counts(up),
+			},
+			{
+				// Scale it down below the start: the newest nodes go, the first stays.
+				Config:           clusterConfig(moto, "", topologyHCL(pools, down)),
+				ConfigPlanChecks: empty,
+				ConfigStateChecks: scaledDown(first),
+				Check:             counts(down),
+			},
+			{
+				// A template change replaces every node, one at a time, with new names.
+				Config: clusterConfig(moto, "root_size = 40", base),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             allPools(plancheck.ResourceActionUpdate),
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					replaced.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+				},
+				Check: counts(nil),
+			},
+			{
+				// A node terminated behind Terraform's back is drift; the apply replaces it.
+				PreConfig: func() {
+					victim := liveInstances(t, moto, first.name)[0].InstanceId
+					if _, err := acctest.EC2(moto, "us-west-2").TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(victim)}}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: clusterConfig(moto, "root_size = 40", base),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameIDs.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+				},
+				Check: counts(nil),
+			},
+			{
+				// Rotating the credential's keys: pools are updated in place, no node replaced.
+				Config: templateConfig(moto, rotatedKey, rotatedSecret, "root_size = 40") + clusterTail(base),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: append(allPools(plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(poolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameIDs.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+				},
+				Check: counts(nil),
+			},
+			{
+				ResourceName:      poolAddr(first.name),
+				ImportState:       true,
+				ImportStateId:     "us-west-2/demo/" + first.name,
+				ImportStateVerify: true,
+				// The received objects and the private key cannot come back from EC2.
+				ImportStateVerifyIgnore: []string{"cluster", "node_template", "ssh_private_key", "ssh_public_key", "timeouts"},
+			},
+		},
 	})
+}
+
+// scaledDown checks a pool scaled down by one: the first node stays while any does.
+func scaledDown(p poolDef) []statecheck.StateCheck {
+	out := []statecheck.StateCheck{statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(p.quantity-1))}
+	if p.quantity > 1 {
+		out = append(out, statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("hostname"),
+			knownvalue.StringExact("demo-"+p.name+"-1")))
+	}
+	return out
+}
+
+// clusterTail is the cluster and pools of clusterConfig, for configs that build the credential
+// and template themselves.
+func clusterTail(pools string) string {
+	return `
+resource "ec2k8s_cluster" "demo" {
+  name             = "demo"
+  cloud_credential = ec2k8s_cloud_credential.aws
+  members          = [{ name = "alice", role = "cluster-owner" }]
+}
+` + pools
+}
+
+// TestAccNodePool_recommendedTopology is the seed's production topology.
+func TestAccNodePool_recommendedTopology(t *testing.T) {
+	testPoolLifecycle(t, []poolDef{
+		{"workers", 2, []string{"worker"}},
+		{"etcd", 3, []string{"etcd"}},
+		{"cp", 2, []string{"control_plane"}},
+	})
+}
+
+// TestAccNodePool_allRoles is the seed's smallest cluster: one node with every role.
+func TestAccNodePool_allRoles(t *testing.T) {
+	testPoolLifecycle(t, []poolDef{{"all", 1, []string{"etcd", "control_plane", "worker"}}})
 }

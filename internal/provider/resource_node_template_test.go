@@ -145,15 +145,6 @@ func templateAttributesBut(keep ...string) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // TestAccNodeTemplate_importBlock imports a template by name and lets the apply fill it in.
 func TestAccNodeTemplate_importBlock(t *testing.T) {
 	moto := acctest.SharedMoto(t)

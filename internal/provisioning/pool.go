@@ -107,11 +107,25 @@ func SpecHash(v any) (string, error) {
 	return hex.EncodeToString(sum[:])[:16], nil
 }
 
+// TopologyWarnings are the seed's advice on a pool that works but is not for production.
+func TopologyWarnings(r Roles, quantity int64) []string {
+	var w []string
+	if roles := r.List(); len(roles) > 1 {
+		w = append(w, fmt.Sprintf("This pool's nodes are %s at once. That works, but is not for production: give each role its own pool (etcd ×3, control plane ×2, workers ×2 or more).", strings.Join(roles, " and ")))
+	}
+	if r.Etcd && quantity > 0 && quantity%2 == 0 {
+		w = append(w, fmt.Sprintf("%d etcd nodes tolerate no more failures than %d: etcd needs a majority, so use an odd number (3 or 5).", quantity, quantity-1))
+	}
+	return w
+}
+
 // Node is one instance of a pool, as EC2 reports it.
 type Node struct {
-	InstanceID string
-	Index      int
-	Hostname   string
+	InstanceID     string
+	Index          int
+	Hostname       string
+	HostnamePrefix string
+	Roles          []string
 	PrivateIP  string
 	PublicIP   string
 	State      string
@@ -205,7 +219,11 @@ func nodeOf(i types.Instance, prefix string) Node {
 	if prefix == "" {
 		prefix = tags["Name"]
 	}
+	n.HostnamePrefix = prefix
 	n.Hostname = prefix + strconv.Itoa(n.Index)
+	if r := tags[TagRoles]; r != "" {
+		n.Roles = strings.Split(r, ",")
+	}
 	return n
 }
 

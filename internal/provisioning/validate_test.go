@@ -177,3 +177,29 @@ func TestValidateTags(t *testing.T) {
 		t.Errorf("good tags: %v", errs)
 	}
 }
+
+func TestTopologyWarnings(t *testing.T) {
+	for _, c := range []struct {
+		roles    Roles
+		quantity int64
+		want     []string
+	}{
+		{Roles{Etcd: true}, 3, nil},
+		{Roles{Etcd: true}, 2, []string{"2 etcd nodes tolerate no more failures than 1"}},
+		{Roles{Etcd: true}, 0, nil},
+		{Roles{Worker: true}, 2, nil},
+		{Roles{Etcd: true, ControlPlane: true, Worker: true}, 1, []string{"etcd and controlplane and worker at once"}},
+		{Roles{Etcd: true, Worker: true}, 4, []string{"not for production", "use an odd number"}},
+	} {
+		got := TopologyWarnings(c.roles, c.quantity)
+		if len(got) != len(c.want) {
+			t.Errorf("TopologyWarnings(%+v, %d) = %q; want %d warnings", c.roles, c.quantity, got, len(c.want))
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("warning %d = %q; want it to contain %q", i, got[i], w)
+			}
+		}
+	}
+}
