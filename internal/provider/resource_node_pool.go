@@ -61,6 +61,7 @@ type poolModel struct {
 	SSHPrivateKey  types.String   `tfsdk:"ssh_private_key"`
 	Spec           types.String   `tfsdk:"spec"`
 	Nodes          types.List     `tfsdk:"nodes"`
+	NextIndex      types.Int64    `tfsdk:"next_index"`
 	Timeouts       timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -126,6 +127,8 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "Generated private key (OpenSSH PEM) when the template brings no public key; null otherwise, and after import."},
 			"spec": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "Hash of everything the nodes are made and booted with; a change replaces nodes one at a time."},
+			"next_index": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "Number the next new node gets. Numbers only grow, so no name is given to a second machine."},
 			"nodes": schema.ListNestedAttribute{Computed: true,
 				MarkdownDescription: "The nodes, by index.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
@@ -235,9 +238,10 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	resp.Diagnostics.Append(plan.fillDerived(ctx)...)
 	known := !plan.Spec.IsUnknown()
 	plan.Nodes = types.ListUnknown(types.ObjectType{AttrTypes: nodeAttrTypes})
+	plan.NextIndex = types.Int64Unknown()
 	if state != nil && known && plan.Spec.Equal(state.Spec) && plan.Quantity.Equal(state.Quantity) &&
 		plan.roles() == state.roles() && !state.Nodes.IsNull() {
-		plan.Nodes = state.Nodes
+		plan.Nodes, plan.NextIndex = state.Nodes, state.NextIndex
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }

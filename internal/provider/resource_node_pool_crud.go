@@ -197,6 +197,7 @@ func observe(m *poolModel, nodes []provisioning.Node) diag.Diagnostics {
 	list, diags := nodesValue(nodes)
 	m.Nodes = list
 	m.Quantity = types.Int64Value(int64(len(nodes)))
+	m.NextIndex = types.Int64Value(int64(provisioning.NextIndex(int(m.NextIndex.ValueInt64()), nodes)))
 	for _, n := range nodes {
 		if n.Spec != m.Spec.ValueString() {
 			m.Spec = types.StringValue("drift:" + n.Spec)
@@ -219,7 +220,7 @@ func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if !r.prepareKeys(&plan, &resp.Diagnostics) {
 		return
 	}
-	r.apply(ctx, &plan, "create", &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &plan, 0, "create", &resp.State, &resp.Diagnostics)
 }
 
 func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -248,7 +249,7 @@ func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, r
 			return
 		}
 	}
-	r.apply(ctx, &plan, "update", &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &plan, int(state.NextIndex.ValueInt64()), "update", &resp.State, &resp.Diagnostics)
 }
 
 // prepareKeys generates the pool's SSH key when the plan leaves it to the provider.
@@ -269,7 +270,7 @@ func (r *poolResource) prepareKeys(plan *poolModel, diags *diag.Diagnostics) boo
 // apply makes EC2 match the plan, starting from what EC2 has (which also adopts nodes of an
 // interrupted earlier run). On failure it still records the nodes that exist, so nothing is
 // left untracked: Terraform then marks the pool tainted.
-func (r *poolResource) apply(ctx context.Context, plan *poolModel, op string, state stateSetter, diags *diag.Diagnostics) {
+func (r *poolResource) apply(ctx context.Context, plan *poolModel, nextIndex int, op string, state stateSetter, diags *diag.Diagnostics) {
 	diags.Append(plan.fillDerived(ctx)...)
 	if diags.HasError() {
 		return
@@ -289,6 +290,8 @@ func (r *poolResource) apply(ctx context.Context, plan *poolModel, op string, st
 	if diags.HasError() {
 		return
 	}
+	pool.NextIndex = nextIndex
+	plan.NextIndex = types.Int64Value(int64(nextIndex))
 	start := time.Now()
 	defer logCalls(ctx, op, pool.ID(), counter)
 	current, err := client.ReadPool(ctx, pool.Cluster, pool.Name)
@@ -296,7 +299,8 @@ func (r *poolResource) apply(ctx context.Context, plan *poolModel, op string, st
 		diags.AddError("Cannot read the node pool", fmt.Sprintf("Node pool %s: %s", pool.ID(), err))
 		return
 	}
-	nodes, err := client.Reconcile(ctx, pool, current)
+	nodes, next, err := client.Reconcile(ctx, pool, current)
+	plan.NextIndex = types.Int64Value(int64(next))
 	if err != nil {
 		diags.AddError("Node pool "+op+" failed",
 			fmt.Sprintf("Node pool %s could not reach %d nodes. Nodes that exist are recorded in the state; the next apply continues from them.\n\n%s", pool.ID(), pool.Quantity, err))

@@ -198,8 +198,8 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 			},
 			{
 				// Scale it down below the start: the newest nodes go, the first stays.
-				Config:           clusterConfig(moto, "", topologyHCL(pools, down)),
-				ConfigPlanChecks: empty,
+				Config:            clusterConfig(moto, "", topologyHCL(pools, down)),
+				ConfigPlanChecks:  empty,
 				ConfigStateChecks: scaledDown(first),
 				Check:             counts(down),
 			},

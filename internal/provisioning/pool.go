@@ -89,9 +89,12 @@ type Pool struct {
 	Spec string
 	// UserData renders the user data of the nodes of one launch, whose names start at indexBase.
 	UserData     func(indexBase int) ([]byte, error)
-	KeyPairName  string
-	PublicKey    string
-	InitialIndex int // the first node's index; 1 when zero
+	KeyPairName string
+	PublicKey   string
+	// NextIndex is the lowest index a new node may take: one past every index the pool ever
+	// used, so a name is never given to a second machine (etcd members and Kubernetes nodes
+	// of removed machines may linger). 1 when zero.
+	NextIndex int
 }
 
 // ID is how the pool is named in its tags, errors and Terraform: "<cluster>/<pool>".
@@ -126,11 +129,11 @@ type Node struct {
 	Hostname       string
 	HostnamePrefix string
 	Roles          []string
-	PrivateIP  string
-	PublicIP   string
-	State      string
-	Spec       string
-	LaunchTime time.Time
+	PrivateIP      string
+	PublicIP       string
+	State          string
+	Spec           string
+	LaunchTime     time.Time
 }
 
 // Client is the provisioning client for one region. Every EC2 call it makes is in EC2API.
@@ -239,13 +242,15 @@ func sortNodes(nodes []Node) {
 // Reconcile makes EC2 match p, starting from the nodes it has now: it removes surplus nodes,
 // newest first, so the node others join through (the lowest index) goes last; replaces nodes of
 // another spec one at a time, new before old; and launches what is missing in one RunInstances.
-func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) ([]Node, error) {
+// It returns the nodes and the pool's next free index, which only grows.
+func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) ([]Node, int, error) {
+	next := NextIndex(p.NextIndex, current)
 	sgIDs, err := c.EnsureSecurityGroups(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, next, err
 	}
 	if err := c.EnsureKeyPair(ctx, p); err != nil {
-		return nil, err
+		return nil, next, err
 	}
 	nodes := append([]Node(nil), current...)
 	sortNodes(nodes)
@@ -254,7 +259,7 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) ([]Node,
 		remove := nodes[len(nodes)-surplus:]
 		c.progress("scaling node pool down", map[string]any{"pool": p.ID(), "remove": len(remove), "to": p.Quantity})
 		if err := c.TerminateAndWait(ctx, p.ID(), instanceIDs(remove)); err != nil {
-			return nil, err
+			return nil, next, err
 		}
 		nodes = nodes[:len(nodes)-surplus]
 	}
@@ -265,38 +270,35 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) ([]Node,
 		}
 		old := nodes[i]
 		c.progress("replacing node", map[string]any{"pool": p.ID(), "instance_id": old.InstanceID, "hostname": old.Hostname})
-		fresh, err := c.Launch(ctx, p, sgIDs, 1, nextIndex(p, nodes))
+		fresh, err := c.Launch(ctx, p, sgIDs, 1, next)
 		if err != nil {
-			return nil, fmt.Errorf("replacing %s: %w", old.InstanceID, err)
+			return nil, next, fmt.Errorf("replacing %s: %w", old.InstanceID, err)
 		}
+		next++
 		if err := c.TerminateAndWait(ctx, p.ID(), []string{old.InstanceID}); err != nil {
-			return nil, err
+			return nil, next, err
 		}
 		nodes[i] = fresh[0]
 	}
 
 	if missing := p.Quantity - len(nodes); missing > 0 {
 		c.progress("launching nodes", map[string]any{"pool": p.ID(), "count": missing})
-		fresh, err := c.Launch(ctx, p, sgIDs, missing, nextIndex(p, nodes))
+		fresh, err := c.Launch(ctx, p, sgIDs, missing, next)
 		if err != nil {
-			return nil, err
+			return nil, next, err
 		}
+		next += missing
 		nodes = append(nodes, fresh...)
 	}
 	sortNodes(nodes)
-	return nodes, nil
+	return nodes, next, nil
 }
 
-// nextIndex is one past the highest index in use, so names are never reused.
-func nextIndex(p Pool, nodes []Node) int {
-	next := p.InitialIndex
-	if next == 0 {
-		next = 1
-	}
+// NextIndex is the next free node index: at least floor (1 when zero) and past every node's.
+func NextIndex(floor int, nodes []Node) int {
+	next := max(floor, 1)
 	for _, n := range nodes {
-		if n.Index >= next {
-			next = n.Index + 1
-		}
+		next = max(next, n.Index+1)
 	}
 	return next
 }
