@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -292,4 +293,25 @@ func TestAccNodePool_recommendedTopology(t *testing.T) {
 // TestAccNodePool_allRoles is the seed's smallest cluster: one node with every role.
 func TestAccNodePool_allRoles(t *testing.T) {
 	testPoolLifecycle(t, []poolDef{{"all", 1, []string{"etcd", "control_plane", "worker"}}})
+}
+
+func TestAccNodePool_planErrors(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	for name, tc := range map[string]struct{ pool, want string }{
+		"no role":        {poolHCL("none", 1), `Set at least one of etcd, control_plane and worker to true`},
+		"negative count": {poolHCL("workers", -1, "worker"), `-1 is not a node count`},
+		"huge count":     {poolHCL("workers", 5000, "worker"), `5000 is not a node count`},
+		"bad name":       {strings.Replace(poolHCL("workers", 1, "worker"), `name            = "workers"`, `name = "Workers!"`, 1), `"Workers!" is not a hostname prefix`},
+		"bad prefix":     {strings.Replace(poolHCL("workers", 1, "worker"), `"demo-workers-"`, `"demo.workers"`, 1), `"demo.workers" is not a hostname prefix`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					Config: clusterConfig(moto, "", tc.pool), PlanOnly: true, ExpectError: acctest.ErrorRe(tc.want),
+				}},
+			})
+		})
+	}
 }
