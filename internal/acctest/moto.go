@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,7 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 	defer func() { _ = logFile.Close() }() // the child holds its own descriptor
 	m := &Moto{URL: "http://127.0.0.1:" + strconv.Itoa(port), LogPath: logFile.Name(), done: make(chan error, 1)}
 	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	m.cmd.Env = append(os.Environ(), opts.Env...)
+	m.cmd.Env = append(serverEnv(), opts.Env...)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	m.cmd.SysProcAttr = childProcAttr()
 	if err := m.cmd.Start(); err != nil {
@@ -131,6 +132,18 @@ func (m *Moto) Stop() {
 		_ = err // killed: the exit status says nothing useful
 	case <-time.After(10 * time.Second):
 	}
+}
+
+// serverEnv is the test process's environment without AWS_* variables: moto runs botocore,
+// which must not see the tests' isolated settings (an empty AWS_PROFILE breaks it).
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // logTail returns the end of the server's log, for error messages.

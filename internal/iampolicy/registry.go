@@ -51,6 +51,12 @@ type Action struct {
 	Resources []ResourceType
 	// Use says what the client calls it for; it is documentation for the security review.
 	Use string
+	// Implicit marks an action AWS checks on another call, not one of its own (CreateTags for
+	// the TagSpecifications of RunInstances, CreateSecurityGroup and ImportKeyPair).
+	Implicit bool
+	// SeedOnly marks an action the seed's policy grants that the client does not call; it stays
+	// so the emitted policy equals the seed's.
+	SeedOnly bool
 }
 
 // granted returns the string the policy lists for the action.
@@ -89,10 +95,10 @@ var registry = []Action{
 	{Name: "ec2:DescribeVpcs", Grant: describeAllEC2, Feature: Base, Statement: sidProvision, Use: "find the default VPC; " + describeAllEC2Note},
 	{Name: "ec2:CreateSecurityGroup", Feature: Base, Statement: sidProvision, Use: "create the managed rancher-nodes group"},
 	{Name: "ec2:AuthorizeSecurityGroupIngress", Feature: Base, Statement: sidProvision, Use: "open the node ports on rancher-nodes"},
-	{Name: "ec2:CreateKeyPair", Feature: Base, Statement: sidProvision, Use: "create a pool's SSH key pair"},
+	{Name: "ec2:CreateKeyPair", Feature: Base, Statement: sidProvision, SeedOnly: true, Use: "granted as in the seed; the client imports keys instead"},
 	{Name: "ec2:ImportKeyPair", Feature: Base, Statement: sidProvision, Use: "import a pool's SSH public key"},
 	{Name: "ec2:DeleteKeyPair", Feature: Base, Statement: sidProvision, Use: "delete a pool's key pair with the pool"},
-	{Name: "ec2:CreateTags", Feature: Base, Statement: sidProvision, Use: "tag what the provider creates"},
+	{Name: "ec2:CreateTags", Feature: Base, Statement: sidProvision, Implicit: true, Use: "tag instances, volumes, network interfaces, the group and key pairs at creation"},
 
 	// Launching nodes: every resource RunInstances touches.
 	{Name: "ec2:RunInstances", Feature: Base, Statement: sidLaunch, Use: "launch a pool's nodes",
@@ -101,9 +107,9 @@ var registry = []Action{
 		Resources: []ResourceType{Role}},
 
 	// Node lifecycle, on instances only.
-	{Name: "ec2:RebootInstances", Feature: Base, Statement: sidManage, Resources: []ResourceType{Instance}, Use: "reboot a node"},
-	{Name: "ec2:StartInstances", Feature: Base, Statement: sidManage, Resources: []ResourceType{Instance}, Use: "start a stopped node"},
-	{Name: "ec2:StopInstances", Feature: Base, Statement: sidManage, Resources: []ResourceType{Instance}, Use: "stop a node"},
+	{Name: "ec2:RebootInstances", Feature: Base, Statement: sidManage, Resources: []ResourceType{Instance}, SeedOnly: true, Use: "granted as in the seed (Rancher reboots nodes); the client does not yet"},
+	{Name: "ec2:StartInstances", Feature: Base, Statement: sidManage, Resources: []ResourceType{Instance}, SeedOnly: true, Use: "granted as in the seed (Rancher starts stopped nodes); the client does not yet"},
+	{Name: "ec2:StopInstances", Feature: Base, Statement: sidManage, Resources: []ResourceType{Instance}, SeedOnly: true, Use: "granted as in the seed (Rancher stops nodes); the client does not yet"},
 	{Name: "ec2:TerminateInstances", Feature: Base, Statement: sidManage, Resources: []ResourceType{Instance}, Use: "remove nodes on scale-down, replacement and destroy"},
 
 	// EBS encryption with a customer managed KMS key.

@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -89,10 +90,11 @@ func launchError(p Pool, count int, err error) error {
 	return fmt.Errorf("launching %d nodes of %s: %w", count, p.ID(), err)
 }
 
-// launched returns the instances a launch with this token already made.
+// launched returns the live instances a launch with this token already made.
 func (c *Client) launched(ctx context.Context, token string) ([]string, error) {
 	out, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
 		{Name: aws.String("tag:" + TagLaunch), Values: []string{token}},
+		{Name: aws.String("instance-state-name"), Values: liveStates},
 	}})
 	if err != nil {
 		return nil, err
@@ -157,7 +159,14 @@ func (c *Client) runInput(ctx context.Context, p Pool, sgIDs []string, count, in
 	if err != nil {
 		return nil, "", err
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{p.ID(), p.Spec, strconv.Itoa(indexBase), strconv.Itoa(count)}, "|")))
+	// A nonce per launch: retries of this launch share the token; a later launch with the same
+	// pool, spec and indices (after a pool was deleted and made again) must not get the old
+	// instances back from EC2's idempotency window.
+	nonce := make([]byte, 8)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, "", fmt.Errorf("making a launch token: %w", err)
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{p.ID(), p.Spec, strconv.Itoa(indexBase), strconv.Itoa(count), hex.EncodeToString(nonce)}, "|")))
 	token := hex.EncodeToString(sum[:])[:32]
 	root, err := c.rootDevice(ctx, l.AMI)
 	if err != nil {

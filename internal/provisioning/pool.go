@@ -88,7 +88,7 @@ type Pool struct {
 	// Spec identifies everything that needs new machines when it changes (see SpecHash).
 	Spec string
 	// UserData renders the user data of the nodes of one launch, whose names start at indexBase.
-	UserData     func(indexBase int) ([]byte, error)
+	UserData    func(indexBase int) ([]byte, error)
 	KeyPairName string
 	PublicKey   string
 	// NextIndex is the lowest index a new node may take: one past every index the pool ever
