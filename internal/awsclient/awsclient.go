@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -33,6 +35,8 @@ type Settings struct {
 	MaxRetries int
 	// AppID is sent in the User-Agent, to tell the provider's calls apart in CloudTrail.
 	AppID string
+	// MaxBackoff caps the wait between retries; the SDK's 20s when zero.
+	MaxBackoff time.Duration
 }
 
 // Credentials says how to authenticate; with none of AccessKey, Profile and AssumeRole set, the
@@ -86,10 +90,19 @@ func ValidateEndpoint(s string) error {
 
 // Config loads an aws.Config for c. It reads environment and shared files, never the network.
 func (s Settings) Config(ctx context.Context, c Credentials) (aws.Config, error) {
-	retries := s.MaxRetries
+	retries, maxBackoff := s.MaxRetries, s.MaxBackoff
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = retries + 1 })
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = retries + 1
+				// GOTCHA: the standard retryer's token bucket refuses retries after a burst of
+				// failures ("retry quota exceeded"); a long pool operation under throttling must
+				// keep retrying within max_retries instead.
+				o.RateLimiter = ratelimit.None
+				if maxBackoff > 0 {
+					o.MaxBackoff = maxBackoff
+				}
+			})
 		}),
 	}
 	if s.AppID != "" {

@@ -50,7 +50,7 @@ func (c *Client) Launch(ctx context.Context, p Pool, sgIDs []string, count, inde
 			ids = adopted
 			break
 		}
-		if !retryable(err) || attempt >= maxLaunchAttempts {
+		if !retryableLaunch(err) || attempt >= maxLaunchAttempts {
 			return nil, launchError(p, count, err)
 		}
 		c.progress("retrying launch", map[string]any{"pool": p.ID(), "attempt": attempt, "error": errorCode(err)})
@@ -123,6 +123,17 @@ func (c *Client) describeNodes(ctx context.Context, ids []string, prefix string)
 	}
 	sortNodes(nodes)
 	return nodes, nil
+}
+
+// capacityCodes are launch errors that come as server faults but will not pass by retrying at
+// once: the user must choose (wait, another zone or type, a quota).
+var capacityCodes = map[string]bool{
+	"InsufficientInstanceCapacity": true, "InsufficientCapacity": true, "InstanceLimitExceeded": true,
+	"VcpuLimitExceeded": true, "MaxSpotInstanceCountExceeded": true, "SpotMaxPriceTooLow": true,
+}
+
+func retryableLaunch(err error) bool {
+	return !capacityCodes[errorCode(err)] && retryable(err)
 }
 
 // retryable reports whether a failed call may be tried again: throttling, server faults and

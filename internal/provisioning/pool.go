@@ -343,10 +343,32 @@ func (c *Client) TerminateAndWait(ctx context.Context, pool string, ids []string
 	for _, chunk := range chunks(ids, 1000) {
 		_, err := c.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: chunk})
 		if err != nil && !isCode(err, "InvalidInstanceID.NotFound") {
-			return fmt.Errorf("terminating %d nodes of %s: %w", len(chunk), pool, err)
+			// A retry of a termination whose answer was lost can fail although the first
+			// attempt worked: what counts is whether the nodes are on their way out.
+			if live, derr := c.liveOf(ctx, chunk); derr != nil || len(live) > 0 {
+				return fmt.Errorf("terminating %d nodes of %s: %w", len(chunk), pool, err)
+			}
 		}
 	}
 	return c.waitStates(ctx, pool, ids, func(state string) (bool, error) { return state == "terminated", nil }, true)
+}
+
+// liveOf returns those of ids that are not shutting down or terminated.
+func (c *Client) liveOf(ctx context.Context, ids []string) ([]string, error) {
+	out, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
+		{Name: aws.String("instance-id"), Values: ids},
+		{Name: aws.String("instance-state-name"), Values: liveStates},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	var live []string
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			live = append(live, aws.ToString(i.InstanceId))
+		}
+	}
+	return live, nil
 }
 
 func chunks(ids []string, n int) [][]string {

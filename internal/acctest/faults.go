@@ -1,0 +1,180 @@
+package acctest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+)
+
+// Fault is what the proxy does to one request.
+type Fault int
+
+// The faults the proxy injects.
+const (
+	NoFault         Fault = iota
+	Throttle              // 503 RequestLimitExceeded, before moto sees the request
+	ServerError           // 500 InternalError, before moto sees the request
+	Unavailable           // 503 Unavailable, before moto sees the request
+	DropBefore            // connection closed before moto sees the request
+	DropAfter             // moto handles the request; the answer is lost
+	CapacityError         // 500 InsufficientInstanceCapacity (only when forced)
+	numRandomFaults = 5   // Throttle to DropAfter
+)
+
+// FaultProxy is a loopback reverse proxy in front of moto that injects faults into a share of
+// the requests. It is safe for concurrent use; the caller should call Close when finished.
+type FaultProxy struct {
+	URL    string
+	srv    *httptest.Server
+	target *url.URL
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	rate     float64
+	forced   map[string]Fault // by EC2 action
+	times    map[string]int   // how many more times a forced fault applies; 0: always
+	injected map[Fault]int
+	actions  map[string]int
+}
+
+// NewFaultProxy starts a proxy to m that injects a fault into rate of the requests, chosen by
+// a generator seeded with seed, so a failing run can be replayed.
+func NewFaultProxy(t *testing.T, m *Moto, rate float64, seed int64) *FaultProxy {
+	t.Helper()
+	target, err := url.Parse(m.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &FaultProxy{target: target, rng: rand.New(rand.NewSource(seed)), rate: rate,
+		forced: map[string]Fault{}, times: map[string]int{}, injected: map[Fault]int{}, actions: map[string]int{}}
+	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+	p.URL = p.srv.URL
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Close stops the proxy.
+func (p *FaultProxy) Close() { p.srv.Close() }
+
+// Force makes every request of an EC2 action get f.
+func (p *FaultProxy) Force(action string, f Fault) { p.ForceN(action, f, 0) }
+
+// ForceN makes the next n requests of an EC2 action get f (every one when n is 0).
+func (p *FaultProxy) ForceN(action string, f Fault, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forced[action], p.times[action] = f, n
+}
+
+// Injected returns how many of each fault were injected.
+func (p *FaultProxy) Injected() map[Fault]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[Fault]int{}
+	for k, v := range p.injected {
+		out[k] = v
+	}
+	return out
+}
+
+func (p *FaultProxy) pick(action string) Fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.actions[action]++
+	f, ok := p.forced[action]
+	if ok && p.times[action] > 0 {
+		if p.times[action]--; p.times[action] == 0 {
+			delete(p.forced, action)
+		}
+	}
+	if !ok && p.rng.Float64() < p.rate {
+		f = Fault(1 + p.rng.Intn(numRandomFaults))
+	}
+	if f != NoFault {
+		p.injected[f]++
+	}
+	return f
+}
+
+func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	action := ""
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		action = form.Get("Action")
+	}
+	fault := p.pick(action)
+	switch fault {
+	case Throttle:
+		ec2Error(w, http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+		return
+	case ServerError:
+		ec2Error(w, http.StatusInternalServerError, "InternalError", "An internal error has occurred.")
+		return
+	case Unavailable:
+		ec2Error(w, http.StatusServiceUnavailable, "Unavailable", "The server is overloaded.")
+		return
+	case CapacityError:
+		ec2Error(w, http.StatusInternalServerError, "InsufficientInstanceCapacity", "We currently do not have sufficient capacity in the Availability Zone you requested.")
+		return
+	case DropBefore:
+		drop(w)
+		return
+	}
+	resp, err := p.forward(r, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if fault == DropAfter {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		drop(w)
+		return
+	}
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+func (p *FaultProxy) forward(r *http.Request, body []byte) (*http.Response, error) {
+	u := *p.target
+	u.Path, u.RawQuery = r.URL.Path, r.URL.RawQuery
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = r.Header.Clone()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// drop closes the client's connection without an answer.
+func drop(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("acctest: the proxy cannot hijack connections")
+	}
+	conn, _, err := hj.Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func ec2Error(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>ec2k8s-fault</RequestID></Response>`, code, msg)
+}
