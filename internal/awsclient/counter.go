@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
@@ -15,11 +16,23 @@ type CallCounter struct {
 	mu       sync.Mutex
 	calls    map[string]int
 	attempts map[string]int
+	elapsed  map[string]time.Duration
 }
 
 // NewCallCounter returns an empty counter.
 func NewCallCounter() *CallCounter {
-	return &CallCounter{calls: map[string]int{}, attempts: map[string]int{}}
+	return &CallCounter{calls: map[string]int{}, attempts: map[string]int{}, elapsed: map[string]time.Duration{}}
+}
+
+// Elapsed returns the time spent in calls (retries and backoff included), by operation.
+func (c *CallCounter) Elapsed() map[string]time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]time.Duration, len(c.elapsed))
+	for k, v := range c.elapsed {
+		out[k] = v
+	}
+	return out
 }
 
 func (c *CallCounter) add(m map[string]int, op string) {
@@ -47,7 +60,7 @@ func (c *CallCounter) Total() int {
 func (c *CallCounter) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.calls, c.attempts = map[string]int{}, map[string]int{}
+	c.calls, c.attempts, c.elapsed = map[string]int{}, map[string]int{}, map[string]time.Duration{}
 }
 
 func (c *CallCounter) copy(m map[string]int) map[string]int {
@@ -75,7 +88,14 @@ func Operations(m map[string]int) []string {
 func (c *CallCounter) apiOption(stack *middleware.Stack) error {
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ec2k8sCountCalls",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			c.add(c.calls, awsmiddleware.GetOperationName(ctx))
+			op := awsmiddleware.GetOperationName(ctx)
+			c.add(c.calls, op)
+			start := time.Now()
+			defer func() {
+				c.mu.Lock()
+				c.elapsed[op] += time.Since(start)
+				c.mu.Unlock()
+			}()
 			return next.HandleInitialize(ctx, in)
 		}), middleware.Before); err != nil {
 		return err

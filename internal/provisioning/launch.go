@@ -59,7 +59,7 @@ func (c *Client) Launch(ctx context.Context, p Pool, sgIDs []string, count, inde
 		}
 	}
 	c.progress("launched nodes, waiting until they run", map[string]any{"pool": p.ID(), "count": len(ids)})
-	err = c.waitStates(ctx, p.ID(), ids, func(state string) (bool, error) {
+	running, err := c.waitStates(ctx, p.ID(), ids, func(state string) (bool, error) {
 		switch state {
 		case "running":
 			return true, nil
@@ -72,10 +72,12 @@ func (c *Client) Launch(ctx context.Context, p Pool, sgIDs []string, count, inde
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := c.describeNodes(ctx, ids, p.HostnamePrefix)
-	if err != nil {
-		return nil, err
+	// The last poll saw every node running, with its addresses: no further Describe call.
+	nodes := make([]Node, 0, len(running))
+	for _, i := range running {
+		nodes = append(nodes, nodeOf(i, p.HostnamePrefix))
 	}
+	sortNodes(nodes)
 	return nodes, nil
 }
 
@@ -106,23 +108,6 @@ func (c *Client) launched(ctx context.Context, token string) ([]string, error) {
 		}
 	}
 	return ids, nil
-}
-
-func (c *Client) describeNodes(ctx context.Context, ids []string, prefix string) ([]Node, error) {
-	var nodes []Node
-	for _, chunk := range chunks(ids, 1000) {
-		out, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("instance-id"), Values: chunk}}})
-		if err != nil {
-			return nil, fmt.Errorf("describing new nodes: %w", err)
-		}
-		for _, r := range out.Reservations {
-			for _, i := range r.Instances {
-				nodes = append(nodes, nodeOf(i, prefix))
-			}
-		}
-	}
-	sortNodes(nodes)
-	return nodes, nil
 }
 
 // capacityCodes are launch errors that come as server faults but will not pass by retrying at

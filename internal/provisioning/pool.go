@@ -350,7 +350,8 @@ func (c *Client) TerminateAndWait(ctx context.Context, pool string, ids []string
 			}
 		}
 	}
-	return c.waitStates(ctx, pool, ids, func(state string) (bool, error) { return state == "terminated", nil }, true)
+	_, err := c.waitStates(ctx, pool, ids, func(state string) (bool, error) { return state == "terminated", nil }, true)
+	return err
 }
 
 // liveOf returns those of ids that are not shutting down or terminated.
@@ -387,8 +388,9 @@ func chunks(ids []string, n int) [][]string {
 // instance is where it should be. It filters by instance-id rather than naming IDs, so an
 // instance EC2 does not know yet (right after launch) or no more (long terminated) is simply
 // absent instead of failing the call: absent counts as done when goneIsDone, else as pending.
-func (c *Client) waitStates(ctx context.Context, pool string, ids []string, done func(state string) (bool, error), goneIsDone bool) error {
+func (c *Client) waitStates(ctx context.Context, pool string, ids []string, done func(state string) (bool, error), goneIsDone bool) ([]types.Instance, error) {
 	pending := append([]string(nil), ids...)
+	var finished []types.Instance
 	for {
 		var still []string
 		for _, chunk := range chunks(pending, 1000) {
@@ -396,7 +398,7 @@ func (c *Client) waitStates(ctx context.Context, pool string, ids []string, done
 				Filters: []types.Filter{{Name: aws.String("instance-id"), Values: chunk}},
 			})
 			if err != nil {
-				return fmt.Errorf("waiting for nodes of %s: %w", pool, err)
+				return nil, fmt.Errorf("waiting for nodes of %s: %w", pool, err)
 			}
 			seen := map[string]bool{}
 			for _, r := range out.Reservations {
@@ -409,9 +411,11 @@ func (c *Client) waitStates(ctx context.Context, pool string, ids []string, done
 					}
 					ok, err := done(state)
 					if err != nil {
-						return fmt.Errorf("node %s of %s: %w", id, pool, err)
+						return nil, fmt.Errorf("node %s of %s: %w", id, pool, err)
 					}
-					if !ok {
+					if ok {
+						finished = append(finished, i)
+					} else {
 						still = append(still, id)
 					}
 				}
@@ -423,11 +427,11 @@ func (c *Client) waitStates(ctx context.Context, pool string, ids []string, done
 			}
 		}
 		if len(still) == 0 {
-			return nil
+			return finished, nil
 		}
 		pending = still
 		if err := sleep(ctx, c.poll()); err != nil {
-			return fmt.Errorf("waiting for %d nodes of %s (%s): %w", len(still), pool, strings.Join(still[:min(3, len(still))], ", "), err)
+			return nil, fmt.Errorf("waiting for %d nodes of %s (%s): %w", len(still), pool, strings.Join(still[:min(3, len(still))], ", "), err)
 		}
 	}
 }
