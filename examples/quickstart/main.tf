@@ -1,5 +1,5 @@
-# Quickstart: a cloud credential checked with STS, a node template checked against EC2, and the
-# IAM policy the provisioning client needs. `make demo` applies this against a local EC2 emulator;
+# Quickstart: a cloud credential checked with STS, a node template checked against EC2, a cluster
+# with one all-roles node pool, and the IAM policy the provisioning client needs. `make demo` applies this against a local EC2 emulator;
 # against AWS it works unchanged, with the credentials of your environment.
 terraform {
   required_providers {
@@ -40,6 +40,32 @@ data "ec2k8s_iam_policy" "provisioner" {
   region          = var.region
   account_id      = data.ec2k8s_caller_identity.current.account_id
   pass_role_names = var.node_role_names
+}
+
+resource "ec2k8s_cluster" "demo" {
+  name             = "demo"
+  cloud_credential = ec2k8s_cloud_credential.aws
+}
+
+# One node with every role: the smallest cluster (the plan warns it is not for production).
+resource "ec2k8s_node_pool" "all" {
+  cluster       = ec2k8s_cluster.demo
+  node_template = ec2k8s_node_template.ubuntu
+  name          = "all"
+  quantity      = 1
+  etcd          = true
+  control_plane = true
+  worker        = true
+}
+
+output "nodes" {
+  description = "The pool's EC2 instances."
+  value = [for n in ec2k8s_node_pool.all.nodes : {
+    hostname    = n.hostname
+    instance_id = n.instance_id
+    private_ip  = n.private_ip
+    state       = n.state
+  }]
 }
 
 output "account" {
