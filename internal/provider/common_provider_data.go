@@ -45,3 +45,9 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// addNotConfigured reports a resource used before Configure ran: a bug, never a user error.
+func addNotConfigured(diags *diag.Diagnostics) {
+	diags.AddError("Provider not configured",
+		"The ec2k8s provider was not configured before this resource was used. This is a bug in the provider; please report it.")
+}

@@ -56,7 +56,7 @@ func (d *callerIdentityDataSource) Configure(_ context.Context, req datasource.C
 
 func (d *callerIdentityDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
 	if d.data == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The ec2k8s provider was not configured before this data source was read. This is a bug in the provider; please report it.")
+		addNotConfigured(&resp.Diagnostics)
 		return
 	}
 	cfg, err := d.data.aws.Config(ctx, awsclient.Credentials{})

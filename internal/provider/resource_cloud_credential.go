@@ -216,7 +216,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 // account the credential had before: another one is refused.
 func (r *credentialResource) check(ctx context.Context, m *credentialResourceModel, wantAccount string, diags *diag.Diagnostics) {
 	if r.data == nil {
-		diags.AddError("Provider not configured", "The provider was not configured before this resource was used. This is a bug in the provider; please report it.")
+		addNotConfigured(diags)
 		return
 	}
 	creds, d := m.credentials(ctx)

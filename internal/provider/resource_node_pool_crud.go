@@ -142,7 +142,7 @@ func domainPool(ctx context.Context, p poolModel) (provisioning.Pool, diag.Diagn
 func (r *poolResource) client(ctx context.Context, p poolModel, counter *awsclient.CallCounter) (*provisioning.Client, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	if r.data == nil {
-		diags.AddError("Provider not configured", "The provider was not configured before this resource was used. This is a bug in the provider; please report it.")
+		addNotConfigured(&diags)
 		return nil, diags
 	}
 	creds := awsclient.Credentials{Region: p.Region.ValueString()}

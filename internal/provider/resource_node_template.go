@@ -223,7 +223,7 @@ func (r *templateResource) Update(ctx context.Context, req resource.UpdateReques
 // AMI resolved before, kept while it exists and fits.
 func (r *templateResource) resolve(ctx context.Context, m *templateModel, keepAMI string, diags *diag.Diagnostics) {
 	if r.data == nil {
-		diags.AddError("Provider not configured", "The provider was not configured before this resource was used. This is a bug in the provider; please report it.")
+		addNotConfigured(diags)
 		return
 	}
 	cred, ok, d := m.credential(ctx)

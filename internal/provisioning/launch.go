@@ -94,20 +94,7 @@ func launchError(p Pool, count int, err error) error {
 
 // launched returns the live instances a launch with this token already made.
 func (c *Client) launched(ctx context.Context, token string) ([]string, error) {
-	out, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
-		{Name: aws.String("tag:" + TagLaunch), Values: []string{token}},
-		{Name: aws.String("instance-state-name"), Values: liveStates},
-	}})
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, r := range out.Reservations {
-		for _, i := range r.Instances {
-			ids = append(ids, aws.ToString(i.InstanceId))
-		}
-	}
-	return ids, nil
+	return c.liveIDs(ctx, types.Filter{Name: aws.String("tag:" + TagLaunch), Values: []string{token}})
 }
 
 // capacityCodes are launch errors that come as server faults but will not pass by retrying at

@@ -356,20 +356,24 @@ func (c *Client) TerminateAndWait(ctx context.Context, pool string, ids []string
 
 // liveOf returns those of ids that are not shutting down or terminated.
 func (c *Client) liveOf(ctx context.Context, ids []string) ([]string, error) {
+	return c.liveIDs(ctx, types.Filter{Name: aws.String("instance-id"), Values: ids})
+}
+
+// liveIDs returns the IDs of the live instances that match f.
+func (c *Client) liveIDs(ctx context.Context, f types.Filter) ([]string, error) {
 	out, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
-		{Name: aws.String("instance-id"), Values: ids},
-		{Name: aws.String("instance-state-name"), Values: liveStates},
+		f, {Name: aws.String("instance-state-name"), Values: liveStates},
 	}})
 	if err != nil {
 		return nil, err
 	}
-	var live []string
+	var ids []string
 	for _, r := range out.Reservations {
 		for _, i := range r.Instances {
-			live = append(live, aws.ToString(i.InstanceId))
+			ids = append(ids, aws.ToString(i.InstanceId))
 		}
 	}
-	return live, nil
+	return ids, nil
 }
 
 func chunks(ids []string, n int) [][]string {

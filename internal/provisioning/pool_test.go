@@ -27,6 +27,10 @@ type poolFake struct {
 	maxLive   int
 	minLive   int // the fewest live instances seen after the first launch
 	failRun   error
+	// lag hides new instances from the next lag DescribeInstances calls and keeps them
+	// pending for as many more, as EC2's eventual consistency does right after a launch.
+	lag    int
+	hidden map[string]int
 }
 
 func newPoolFake() *poolFake {
@@ -58,6 +62,13 @@ func (f *poolFake) RunInstances(_ context.Context, in *ec2.RunInstancesInput, _ 
 			State: &types.InstanceState{Name: types.InstanceStateNameRunning}, LaunchTime: aws.Time(time.Unix(int64(len(f.order)), 0))}
 		f.instances[id] = inst
 		f.order = append(f.order, id)
+		if f.lag > 0 {
+			if f.hidden == nil {
+				f.hidden = map[string]int{}
+			}
+			f.hidden[id] = 2 * f.lag
+			inst.State.Name = types.InstanceStateNamePending
+		}
 		out.Instances = append(out.Instances, *inst)
 	}
 	f.journal = append(f.journal, fmt.Sprintf("run %d", aws.ToInt32(in.MaxCount)))
@@ -80,6 +91,15 @@ func (f *poolFake) DescribeInstances(_ context.Context, in *ec2.DescribeInstance
 	res := types.Reservation{}
 	for _, id := range f.order {
 		i := f.instances[id]
+		if left := f.hidden[id]; left > 0 {
+			f.hidden[id]--
+			if left > f.lag {
+				continue // not visible yet
+			}
+			if left == 1 {
+				i.State.Name = types.InstanceStateNameRunning
+			}
+		}
 		ok := matches(filterValues(in.Filters, "instance-id"), id) && matches(filterValues(in.Filters, "instance-state-name"), string(i.State.Name))
 		for _, fl := range in.Filters {
 			if key, isTag := strings.CutPrefix(aws.ToString(fl.Name), "tag:"); isTag && !contains(fl.Values, tagOf(i.Tags, key)) {
@@ -260,3 +280,28 @@ func (e *apiError) Error() string                 { return e.code + ": " + e.msg
 func (e *apiError) ErrorCode() string             { return e.code }
 func (e *apiError) ErrorMessage() string          { return e.msg }
 func (e *apiError) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+
+// TestLaunch_waitsOutEventualConsistency: right after RunInstances EC2 may not list the new
+// instances, then lists them pending; the wait polls all of them with one call per poll until
+// every one runs.
+func TestLaunch_waitsOutEventualConsistency(t *testing.T) {
+	f := newPoolFake()
+	f.lag = 3
+	c := &Client{EC2: f, Poll: time.Millisecond}
+	nodes, _, err := c.Reconcile(context.Background(), testPool(4, "v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 4 {
+		t.Fatalf("%d nodes; want 4", len(nodes))
+	}
+	for _, n := range nodes {
+		if n.State != "running" {
+			t.Errorf("node %s is %s", n.Hostname, n.State)
+		}
+	}
+	// 3 polls see nothing, 2 see them pending, the 6th sees them running: one call per poll.
+	if got := f.calls["DescribeInstances"]; got != 6 {
+		t.Errorf("DescribeInstances calls = %d; want 6 (one per poll for the whole launch)", got)
+	}
+}
