@@ -28,6 +28,19 @@ resource "ec2k8s_node_template" "ubuntu" {
 `
 }
 
+// gravitonAttrs change a template to an arm64 type in zone b, with labels, taints, tags and
+// engine settings.
+const gravitonAttrs = `
+  zone                  = "b"
+  instance_type         = "m7g.large"
+  private_address_only  = true
+  tags                  = { team = "platform" }
+  node_labels           = { "topology.example.com/tier" = "core" }
+  node_taints           = [{ key = "dedicated", value = "core", effect = "NoSchedule" }]
+  engine_registry_mirrors = ["https://mirror.example.com"]
+  engine_env            = { HTTPS_PROXY = "http://proxy.internal:3128" }
+`
+
 func TestAccNodeTemplate_lifecycle(t *testing.T) {
 	moto := acctest.SharedMoto(t)
 	c := acctest.EC2(moto, "us-west-2")
@@ -69,16 +82,7 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 			{
 				// A template change: Graviton type, zone b, tags, engine options. The AMI follows
 				// the architecture and the subnet follows the zone; updated in place.
-				Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, `
-  zone                  = "b"
-  instance_type         = "m7g.large"
-  private_address_only  = true
-  tags                  = { team = "platform" }
-  node_labels           = { "topology.example.com/tier" = "core" }
-  node_taints           = [{ key = "dedicated", value = "core", effect = "NoSchedule" }]
-  engine_registry_mirrors = ["https://mirror.example.com"]
-  engine_env            = { HTTPS_PROXY = "http://proxy.internal:3128" }
-`),
+				Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, gravitonAttrs),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(tmplRes, plancheck.ResourceActionUpdate),
@@ -98,16 +102,7 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 			},
 			{
 				// Rotating the credential's keys updates both in place and re-resolves nothing.
-				Config: templateConfig(moto, rotatedKey, rotatedSecret, `
-  zone                  = "b"
-  instance_type         = "m7g.large"
-  private_address_only  = true
-  tags                  = { team = "platform" }
-  node_labels           = { "topology.example.com/tier" = "core" }
-  node_taints           = [{ key = "dedicated", value = "core", effect = "NoSchedule" }]
-  engine_registry_mirrors = ["https://mirror.example.com"]
-  engine_env            = { HTTPS_PROXY = "http://proxy.internal:3128" }
-`),
+				Config: templateConfig(moto, rotatedKey, rotatedSecret, gravitonAttrs),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(credRes, plancheck.ResourceActionUpdate),
