@@ -26,8 +26,18 @@ type Node struct {
 	ExtraUserData     string
 }
 
+// hostnameScript names the node from instance metadata (IMDSv2 only) and its launch index.
+var hostnameScript = template.Must(template.New("hostname").Option("missingkey=error").Parse(`#!/bin/sh
+# Names this node {{ .HostnamePrefix }}<n>, n = {{ .IndexBase }} + its EC2 AMI launch index.
+set -eu
+imds=http://169.254.169.254/latest
+token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$imds/api/token")
+index=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/ami-launch-index")
+hostnamectl set-hostname "{{ .HostnamePrefix }}$(( {{ .IndexBase }} + index ))"
+`))
+
 // userDataTemplate is a placeholder bootstrap until the Kubernetes install is rendered: it names
-// the node and records its settings. It reads only instance metadata (IMDSv2).
+// the node and records its settings.
 var userDataTemplate = template.Must(template.New("user-data").Option("missingkey=error").Parse(`#cloud-config
 # ec2k8s node bootstrap: cluster {{ .Cluster }}, pool {{ .Pool }}
 write_files:
@@ -38,17 +48,19 @@ write_files:
   - path: /usr/local/sbin/ec2k8s-hostname
     permissions: "0755"
     content: |
-      #!/bin/sh
-      set -eu
-      token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)
-      index=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/ami-launch-index)
-      hostnamectl set-hostname "{{ .HostnamePrefix }}$(( {{ .IndexBase }} + index ))"
+{{ .Script }}
 runcmd:
   - [/usr/local/sbin/ec2k8s-hostname]
-{{- if .Extra }}
-# extra user data from the node template follows as a second part in a later version
-{{- end }}
 `))
+
+// HostnameScript renders the shell script that names the node.
+func HostnameScript(n Node) (string, error) {
+	var buf bytes.Buffer
+	if err := hostnameScript.Execute(&buf, n); err != nil {
+		return "", fmt.Errorf("bootstrap: rendering the hostname script: %w", err)
+	}
+	return buf.String(), nil
+}
 
 // UserData renders the cloud-init user data of n.
 func UserData(n Node) ([]byte, error) {
@@ -62,13 +74,24 @@ func UserData(n Node) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: encoding node settings: %w", err)
 	}
+	script, err := HostnameScript(n)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	err = userDataTemplate.Execute(&buf, map[string]any{
-		"Cluster": n.Cluster, "Pool": n.Pool, "HostnamePrefix": n.HostnamePrefix, "IndexBase": n.IndexBase,
-		"NodeJSON": string(nodeJSON), "Extra": strings.TrimSpace(n.ExtraUserData) != "",
+		"Cluster": n.Cluster, "Pool": n.Pool, "NodeJSON": string(nodeJSON), "Script": indent(script, "      "),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: rendering user data: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
 }
