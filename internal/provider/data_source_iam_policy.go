@@ -8,7 +8,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -127,15 +129,24 @@ func (m iamPolicyModel) params(ctx context.Context) (iampolicy.Params, error) {
 	return p, nil
 }
 
-func (d *iamPolicyDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+// decodeIAMPolicy reads the configuration and converts its known parts; ok is false after an error.
+func decodeIAMPolicy(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) (iamPolicyModel, iampolicy.Params, bool) {
 	var m iamPolicyModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
+	diags.Append(cfg.Get(ctx, &m)...)
+	if diags.HasError() {
+		return m, iampolicy.Params{}, false
 	}
 	p, err := m.params(ctx)
 	if err != nil {
-		resp.Diagnostics.AddError("Invalid configuration", err.Error())
+		diags.AddError("Invalid configuration", err.Error())
+		return m, p, false
+	}
+	return m, p, true
+}
+
+func (d *iamPolicyDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	_, p, ok := decodeIAMPolicy(ctx, req.Config, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	for _, fe := range p.Check() {
@@ -144,14 +155,8 @@ func (d *iamPolicyDataSource) ValidateConfig(ctx context.Context, req datasource
 }
 
 func (d *iamPolicyDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var m iamPolicyModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	p, err := m.params(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid configuration", err.Error())
+	m, p, ok := decodeIAMPolicy(ctx, req.Config, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	docs, err := iampolicy.Build(p)

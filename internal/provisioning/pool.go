@@ -133,7 +133,6 @@ type Node struct {
 	PublicIP       string
 	State          string
 	Spec           string
-	LaunchTime     time.Time
 }
 
 // Client is the provisioning client for one region. Every EC2 call it makes is in EC2API.
@@ -214,7 +213,6 @@ func nodeOf(i types.Instance, prefix string) Node {
 		PrivateIP:  aws.ToString(i.PrivateIpAddress),
 		PublicIP:   aws.ToString(i.PublicIpAddress),
 		Spec:       tags[TagSpec],
-		LaunchTime: aws.ToTime(i.LaunchTime),
 	}
 	if i.State != nil {
 		n.State = string(i.State.Name)
