@@ -24,18 +24,14 @@ func ErrorRe(text string) *regexp.Regexp {
 	return regexp.MustCompile(strings.Join(words, `\s+`))
 }
 
-// SeedPolicy returns one of the seed's IAM policies (../shared/seed/policies beside the
-// repository, or $EC2K8S_SEED_POLICIES) with its placeholders replaced.
+// SeedPolicy returns one of the seed's IAM policies, kept byte for byte in
+// internal/iampolicy/testdata, with its placeholders replaced.
 func SeedPolicy(t *testing.T, file string, placeholders map[string]string) string {
 	t.Helper()
-	dir := os.Getenv("EC2K8S_SEED_POLICIES")
-	if dir == "" {
-		_, self, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(self), "..", "..", "..", "shared", "seed", "policies")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	_, self, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "iampolicy", "testdata", file))
 	if err != nil {
-		t.Fatalf("seed policy: %v (the seed lives in ../shared/seed/policies beside the repository, or set EC2K8S_SEED_POLICIES)", err)
+		t.Fatalf("seed policy: %v", err)
 	}
 	var pairs []string
 	for k, v := range placeholders {

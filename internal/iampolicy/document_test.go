@@ -11,18 +11,12 @@ import (
 	"testing"
 )
 
-// seedDir is where the project's seed keeps its three IAM policies, byte for byte.
+// seedDir holds the seed's three IAM policies, byte for byte (see testdata/README.md).
 func seedDir(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("EC2K8S_SEED_POLICIES"); d != "" {
-		return d
-	}
-	d, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "seed", "policies"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := filepath.Join("testdata")
 	if _, err := os.Stat(filepath.Join(d, "basic.json")); err != nil {
-		t.Fatalf("seed policies not found (%v): they live in ../shared/seed/policies beside the repository, or set EC2K8S_SEED_POLICIES", err)
+		t.Fatalf("seed policies not found: %v", err)
 	}
 	return d
 }
