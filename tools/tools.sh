@@ -105,6 +105,9 @@ install_apt() {
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   command -v cloud-init >/dev/null || missing+=(cloud-init)
   command -v openssl >/dev/null || missing+=(openssl)
+  # go test -race needs cgo: a C compiler and the C library's headers.
+  command -v gcc >/dev/null || missing+=(gcc)
+  [[ -f /usr/include/stdio.h ]] || missing+=(libc6-dev)
   ((${#missing[@]})) || return 0
   log "apt-get install ${missing[*]}"
   local sudo=

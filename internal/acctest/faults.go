@@ -24,6 +24,7 @@ const (
 	DropBefore            // connection closed before moto sees the request
 	DropAfter             // moto handles the request; the answer is lost
 	CapacityError         // 500 InsufficientInstanceCapacity (only when forced)
+	Unauthorized          // 403 UnauthorizedOperation, not retried (only when forced)
 	numRandomFaults = 5   // Throttle to DropAfter
 )
 
@@ -40,7 +41,10 @@ type FaultProxy struct {
 	forced   map[string]Fault // by EC2 action
 	times    map[string]int   // how many more times a forced fault applies; 0: always
 	injected map[Fault]int
-	actions  map[string]int
+	actions  map[string]int    // requests received, by EC2 action
+	answered map[string]int    // requests moto answered, by EC2 action
+	hooks    map[string]func() // called once moto has answered an action (OnAnswer)
+	rewrites map[string]func([]byte) []byte
 }
 
 // NewFaultProxy starts a proxy to m that injects a fault into rate of the requests, chosen by
@@ -52,7 +56,8 @@ func NewFaultProxy(t *testing.T, m *Moto, rate float64, seed int64) *FaultProxy 
 		t.Fatal(err)
 	}
 	p := &FaultProxy{target: target, rng: rand.New(rand.NewSource(seed)), rate: rate,
-		forced: map[string]Fault{}, times: map[string]int{}, injected: map[Fault]int{}, actions: map[string]int{}}
+		forced: map[string]Fault{}, times: map[string]int{}, injected: map[Fault]int{}, actions: map[string]int{},
+		answered: map[string]int{}, hooks: map[string]func(){}, rewrites: map[string]func([]byte) []byte{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	p.URL = p.srv.URL
 	t.Cleanup(p.Close)
@@ -81,6 +86,60 @@ func (p *FaultProxy) Injected() map[Fault]int {
 		out[k] = v
 	}
 	return out
+}
+
+// OnAnswer makes the proxy call fn each time moto has answered a request of an EC2 action,
+// after the whole answer has been read from moto and before a byte of it is written back (or
+// dropped, with DropAfter). A test can so kill its client at the very instant the action has
+// taken effect; with ForceN(action, DropAfter, 1) the answer is then lost as well. fn runs on
+// the request's goroutine, which waits for it; a nil fn removes the hook.
+func (p *FaultProxy) OnAnswer(action string, fn func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fn == nil {
+		delete(p.hooks, action)
+		return
+	}
+	p.hooks[action] = fn
+}
+
+// Rewrite makes the proxy pass moto's answers to an EC2 action through fn before the client
+// gets them, to show what EC2 can answer and moto never does (instances that stay pending, say);
+// a nil fn removes the rewrite.
+func (p *FaultProxy) Rewrite(action string, fn func([]byte) []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fn == nil {
+		delete(p.rewrites, action)
+		return
+	}
+	p.rewrites[action] = fn
+}
+
+// Count returns how many requests of an EC2 action the proxy has received, faulted or not.
+func (p *FaultProxy) Count(action string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.actions[action]
+}
+
+// Counts returns how many requests of each EC2 action the proxy has received.
+func (p *FaultProxy) Counts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range p.actions {
+		out[k] = v
+	}
+	return out
+}
+
+// Answered returns how many requests of an EC2 action moto has handled and answered (whether
+// the answer then reached the client or was dropped).
+func (p *FaultProxy) Answered(action string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.answered[action]
 }
 
 func (p *FaultProxy) pick(action string) Fault {
@@ -123,6 +182,9 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	case Unavailable:
 		ec2Error(w, http.StatusServiceUnavailable, "Unavailable", "The server is overloaded.")
 		return
+	case Unauthorized:
+		ec2Error(w, http.StatusForbidden, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+		return
 	case CapacityError:
 		ec2Error(w, http.StatusInternalServerError, "InsufficientInstanceCapacity", "We currently do not have sufficient capacity in the Availability Zone you requested.")
 		return
@@ -135,9 +197,24 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	defer func() { _ = resp.Body.Close() }()
+	answer, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	p.mu.Lock()
+	p.answered[action]++
+	hook, rewrite := p.hooks[action], p.rewrites[action]
+	p.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	if rewrite != nil {
+		answer = rewrite(answer)
+		resp.Header.Del("Content-Length")
+	}
 	if fault == DropAfter {
-		_, _ = io.Copy(io.Discard, resp.Body)
 		drop(w)
 		return
 	}
@@ -147,7 +224,7 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	_, _ = w.Write(answer)
 }
 
 func (p *FaultProxy) forward(r *http.Request, body []byte) (*http.Response, error) {

@@ -11,12 +11,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-// Moto is a moto server listening on 127.0.0.1. The caller should call Stop when finished.
+// Moto is a moto server listening on 127.0.0.1 behind a StrictEC2 proxy. The caller should
+// call Stop when finished.
 type Moto struct {
-	// URL is the server's base URL, http://127.0.0.1:<port>.
+	// URL is the base URL clients use, http://127.0.0.1:<port>: the strict proxy's, so every
+	// EC2 request meets EC2's rules.
 	URL string
+	// DirectURL is moto's own base URL, for what must bypass the proxy.
+	DirectURL string
+	// Strict is the proxy at URL.
+	Strict *StrictEC2
 	// LogPath is the server's own log, kept for failed runs.
 	LogPath string
 	cmd     *exec.Cmd
@@ -43,7 +51,8 @@ func MotoBinary() (string, error) {
 	return p, nil
 }
 
-// StartMoto starts a moto server on a free 127.0.0.1 port and waits until it answers.
+// StartMoto starts a moto server on a free 127.0.0.1 port, waits until it answers and puts a
+// StrictEC2 proxy, signing its own look-ups with AccessKey, in front of it.
 func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 	bin, err := MotoBinary()
 	if err != nil {
@@ -58,7 +67,7 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 		return nil, err
 	}
 	defer func() { _ = logFile.Close() }() // the child holds its own descriptor
-	m := &Moto{URL: "http://127.0.0.1:" + strconv.Itoa(port), LogPath: logFile.Name(), done: make(chan error, 1)}
+	m := &Moto{DirectURL: "http://127.0.0.1:" + strconv.Itoa(port), LogPath: logFile.Name(), done: make(chan error, 1)}
 	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	m.cmd.Env = append(serverEnv(), opts.Env...)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
@@ -71,6 +80,11 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if err := m.ping(ctx); err == nil {
+			if m.Strict, err = NewStrictEC2(m.DirectURL, credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, "")); err != nil {
+				m.Stop()
+				return nil, err
+			}
+			m.URL = m.Strict.URL
 			return m, nil
 		}
 		select {
@@ -83,13 +97,13 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 		}
 		if time.Now().After(deadline) {
 			m.Stop()
-			return nil, fmt.Errorf("moto_server did not answer on %s within 60s:\n%s", m.URL, m.logTail())
+			return nil, fmt.Errorf("moto_server did not answer on %s within 60s:\n%s", m.DirectURL, m.logTail())
 		}
 	}
 }
 
 func (m *Moto) ping(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL+"/moto-api/data.json", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.DirectURL+"/moto-api/data.json", nil)
 	if err != nil {
 		return err
 	}
@@ -104,9 +118,13 @@ func (m *Moto) ping(ctx context.Context) error {
 	return nil
 }
 
-// Reset empties every emulated service, so each test starts from moto's default state.
+// Reset empties every emulated service and the proxy's state, so each test starts from moto's
+// default state and the proxy's defaults.
 func (m *Moto) Reset(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL+"/moto-api/reset", nil)
+	if m.Strict != nil {
+		m.Strict.Reset()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.DirectURL+"/moto-api/reset", nil)
 	if err != nil {
 		return err
 	}
@@ -121,10 +139,13 @@ func (m *Moto) Reset(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the server and waits for it.
+// Stop closes the proxy, ends the server and waits for it.
 func (m *Moto) Stop() {
 	if m == nil || m.cmd.Process == nil {
 		return
+	}
+	if m.Strict != nil {
+		m.Strict.Close()
 	}
 	_ = m.cmd.Process.Kill()
 	select {

@@ -6,27 +6,6 @@ import (
 	"testing"
 )
 
-func TestNewSSHKey(t *testing.T) {
-	seed := bytes.NewReader(bytes.Repeat([]byte{7}, 64))
-	k, err := NewSSHKey(seed, "demo/etcd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(k.AuthorizedKey, "ssh-ed25519 AAAA") || !strings.HasSuffix(k.AuthorizedKey, " demo/etcd") {
-		t.Errorf("AuthorizedKey = %q", k.AuthorizedKey)
-	}
-	if !strings.HasPrefix(k.PrivateKeyPEM, "-----BEGIN OPENSSH PRIVATE KEY-----") {
-		t.Errorf("PrivateKeyPEM does not start with the OpenSSH header")
-	}
-	pub, err := PublicFromPrivate(k.PrivateKeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(k.AuthorizedKey, pub) {
-		t.Errorf("PublicFromPrivate = %q; want the prefix of %q", pub, k.AuthorizedKey)
-	}
-}
-
 func TestUserData_deterministicAndNamed(t *testing.T) {
 	n := Node{Cluster: "demo", Distribution: "rke2", KubernetesVersion: "v1.31.4+rke2r1", Pool: "etcd", HostnamePrefix: "demo-etcd-", IndexBase: 4, Roles: []string{"etcd"}}
 	a, err := UserData(n)

@@ -11,19 +11,36 @@ import (
 
 // Node is what a node of a pool is told at boot. It is the same for every node of one launch:
 // each node derives its own name from IndexBase plus its EC2 AMI launch index.
+//
+// GOTCHA: the JSON encoding of Node (without IndexBase) is part of a pool's spec hash, and a new
+// hash replaces every node. The names in the json tags are therefore fixed; a new field must be
+// omitempty, so that nodes made before it existed keep their hash while it is unset.
 type Node struct {
-	Cluster           string
-	Distribution      string
-	KubernetesVersion string
-	NetworkPlugin     string
-	CloudProvider     string
-	Pool              string
-	HostnamePrefix    string
-	IndexBase         int
-	Roles             []string
-	Labels            map[string]string
-	Taints            []string
-	ExtraUserData     string
+	Cluster           string            `json:"cluster"`
+	Distribution      string            `json:"distribution"`
+	KubernetesVersion string            `json:"kubernetes_version"`
+	NetworkPlugin     string            `json:"network_plugin,omitempty"`
+	CloudProvider     string            `json:"cloud_provider,omitempty"`
+	Pool              string            `json:"pool"`
+	HostnamePrefix    string            `json:"hostname_prefix"`
+	IndexBase         int               `json:"-"`
+	Roles             []string          `json:"roles"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Taints            []string          `json:"taints,omitempty"`
+	UsePrivateAddress bool              `json:"use_private_address,omitempty"`
+	Engine            Engine            `json:"engine,omitzero"`
+	ExtraUserData     string            `json:"extra_user_data,omitempty"`
+}
+
+// Engine is the container engine settings of a node template (Rancher's "engine options").
+type Engine struct {
+	InstallURL         string            `json:"install_url,omitempty"`
+	RegistryMirrors    []string          `json:"registry_mirrors,omitempty"`
+	InsecureRegistries []string          `json:"insecure_registries,omitempty"`
+	Labels             map[string]string `json:"labels,omitempty"`
+	Options            map[string]string `json:"options,omitempty"`
+	Env                map[string]string `json:"env,omitempty"`
+	StorageDriver      string            `json:"storage_driver,omitempty"`
 }
 
 // hostnameScript names the node from instance metadata (IMDSv2 only) and its launch index.
@@ -42,7 +59,7 @@ var userDataTemplate = template.Must(template.New("user-data").Option("missingke
 # ec2k8s node bootstrap: cluster {{ .Cluster }}, pool {{ .Pool }}
 write_files:
   - path: /etc/ec2k8s/node.json
-    permissions: "0644"
+    permissions: "0600"
     content: |
       {{ .NodeJSON }}
   - path: /usr/local/sbin/ec2k8s-hostname
@@ -66,11 +83,8 @@ func HostnameScript(n Node) (string, error) {
 func UserData(n Node) ([]byte, error) {
 	roles := append([]string(nil), n.Roles...)
 	sort.Strings(roles)
-	nodeJSON, err := json.Marshal(map[string]any{
-		"cluster": n.Cluster, "distribution": n.Distribution, "kubernetes_version": n.KubernetesVersion,
-		"network_plugin": n.NetworkPlugin, "cloud_provider": n.CloudProvider, "pool": n.Pool,
-		"roles": roles, "labels": n.Labels, "taints": n.Taints,
-	})
+	n.Roles = roles
+	nodeJSON, err := json.Marshal(n)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: encoding node settings: %w", err)
 	}

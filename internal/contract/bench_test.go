@@ -103,9 +103,9 @@ func TestBench_poolAPICalls(t *testing.T) {
 	var results []result
 	for _, n := range []int{1, 10, 100} {
 		pool := faultPool(t, c, fmt.Sprintf("bench%d", n))
-		pool.Quantity, pool.Spec = n, "a"
+		pool.Quantity = n
 		r := result{n: n}
-		if r.create, err = measure(counter, func() error { _, _, err := c.Reconcile(ctx, pool, nil); return err }); err != nil {
+		if r.create, err = measure(counter, func() error { _, _, err := reconcile(ctx, c, pool, nil); return err }); err != nil {
 			t.Fatal(err)
 		}
 		if r.refresh, err = measure(counter, func() error {
@@ -117,10 +117,10 @@ func TestBench_poolAPICalls(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if r.delete, err = measure(counter, func() error { return c.DeletePool(ctx, pool) }); err != nil {
+		if r.delete, err = measure(counter, func() error { return c.DeletePool(ctx, pool.Cluster, pool.Name) }); err != nil {
 			t.Fatal(err)
 		}
-		r.raw = rawRunCost(t, m, pool.Launch.AMI, pool.Launch.SubnetID, n)
+		r.raw = rawRunCost(t, m, pool.Spec.Launch.AMI, pool.Spec.Launch.SubnetID, n)
 		if got := r.create.calls["RunInstances"]; got != 1 {
 			t.Errorf("create of %d nodes made %d RunInstances calls; want 1", n, got)
 		}

@@ -2,7 +2,7 @@ package contract
 
 import (
 	"context"
-	"crypto/rand"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -37,17 +37,36 @@ func faultPool(t *testing.T, c *provisioning.Client, name string) provisioning.P
 	if err != nil {
 		t.Fatalf("resolving the template through the proxy: %v", err)
 	}
-	key, err := bootstrap.NewSSHKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
+	return testPool(res, "faults", name, acctest.PublicKey(1, name))
+}
+
+// testPool is a worker pool of cluster on a resolved template; its spec is told apart by the
+// Kubernetes version (see withSpec).
+func testPool(res provisioning.Resolved, cluster, name, publicKey string) provisioning.Pool {
+	return provisioning.Pool{Cluster: cluster, Name: name, HostnamePrefix: name + "-", Roles: provisioning.Roles{Worker: true},
+		PublicKey: publicKey,
+		Spec: provisioning.NodeSpec{
+			Launch: provisioning.LaunchSpec{Region: "us-west-2", AvailabilityZone: res.AvailabilityZone, VPCID: res.VPCID, SubnetID: res.SubnetID,
+				SecurityGroups: []string{provisioning.ManagedSecurityGroup}, AMI: res.AMI, InstanceType: "t3.medium", RootSize: 32,
+				VolumeType: "gp3", Encrypted: true, HTTPTokens: "required", HopLimit: 1},
+			Boot: bootstrap.Node{Cluster: cluster, Distribution: "rke2", KubernetesVersion: "a", Pool: name, HostnamePrefix: name + "-", Roles: []string{"worker"}},
+		},
 	}
-	return provisioning.Pool{Cluster: "faults", Name: name, HostnamePrefix: name + "-", Roles: provisioning.Roles{Worker: true},
-		KeyPairName: "ec2k8s-faults-" + name, PublicKey: key.AuthorizedKey,
-		Launch: provisioning.LaunchSpec{Region: "us-west-2", AvailabilityZone: res.AvailabilityZone, VPCID: res.VPCID, SubnetID: res.SubnetID,
-			SecurityGroups: []string{provisioning.ManagedSecurityGroup}, AMI: res.AMI, InstanceType: "t3.medium", RootSize: 32,
-			VolumeType: "gp3", Encrypted: true, HTTPTokens: "required", HopLimit: 1},
-		UserData: func(int) ([]byte, error) { return []byte("#cloud-config\n"), nil },
+}
+
+// withSpec gives p the spec named version.
+func withSpec(p provisioning.Pool, version string) provisioning.Pool {
+	p.Spec.Boot.KubernetesVersion = version
+	return p
+}
+
+// reconcile runs one Reconcile and fails on its warnings too.
+func reconcile(ctx context.Context, c *provisioning.Client, p provisioning.Pool, nodes []provisioning.Node) ([]provisioning.Node, int, error) {
+	out, err := c.Reconcile(ctx, p, nodes)
+	if err == nil && len(out.Warnings) > 0 {
+		err = errors.Join(out.Warnings...)
 	}
+	return out.Nodes, out.Next, err
 }
 
 // everLaunched counts the pool's instances in every state, terminated included: duplicates
@@ -94,9 +113,10 @@ func faultyLifecycle(t *testing.T, seed int64) {
 		quantity int
 		spec     string
 	}{{3, "a"}, {5, "a"}, {5, "b"}, {2, "b"}} {
-		pool.Quantity, pool.Spec, pool.NextIndex = step.quantity, step.spec, next
+		pool = withSpec(pool, step.spec)
+		pool.Quantity, pool.NextIndex = step.quantity, next
 		before := len(nodes)
-		if nodes, next, err = c.Reconcile(ctx, pool, nodes); err != nil {
+		if nodes, next, err = reconcile(ctx, c, pool, nodes); err != nil {
 			t.Fatalf("reconciling to %d×%s: %v (faults so far %v)", step.quantity, step.spec, err, proxy.Injected())
 		}
 		if len(nodes) != step.quantity {
@@ -108,7 +128,7 @@ func faultyLifecycle(t *testing.T, seed int64) {
 			launches += step.quantity - before
 		}
 	}
-	if err := c.DeletePool(ctx, pool); err != nil {
+	if err := c.DeletePool(ctx, pool.Cluster, pool.Name); err != nil {
 		t.Fatalf("deleting: %v", err)
 	}
 	total, live := everLaunched(t, m, "flaky")
@@ -140,8 +160,8 @@ func TestFaults_lostLaunchAnswerIsAdopted(t *testing.T) {
 	c := faultClient(t, proxy.URL)
 	pool := faultPool(t, c, "lost")
 	proxy.ForceN("RunInstances", acctest.DropAfter, 1)
-	pool.Quantity, pool.Spec = 3, "a"
-	nodes, _, err := c.Reconcile(context.Background(), pool, nil)
+	pool.Quantity = 3
+	nodes, _, err := reconcile(context.Background(), c, pool, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +181,8 @@ func TestFaults_insufficientCapacity(t *testing.T) {
 	c := faultClient(t, proxy.URL)
 	pool := faultPool(t, c, "full")
 	proxy.Force("RunInstances", acctest.CapacityError)
-	pool.Quantity, pool.Spec = 3, "a"
-	_, _, err := c.Reconcile(context.Background(), pool, nil)
+	pool.Quantity = 3
+	_, err := c.Reconcile(context.Background(), pool, nil)
 	if err == nil || !strings.Contains(err.Error(), "EC2 has no capacity for 3 t3.medium instances in us-west-2a") || !strings.Contains(err.Error(), "nothing was launched") {
 		t.Fatalf("error = %v; want a clear capacity error", err)
 	}

@@ -2,7 +2,6 @@ package contract
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/awsclient"
-	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/iampolicy"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
@@ -34,32 +32,23 @@ func lifecycle(ctx context.Context, url, key, secret, vpc, name string) error {
 	if err != nil {
 		return err
 	}
-	sshKey, err := bootstrap.NewSSHKey(rand.Reader, "iam")
-	if err != nil {
-		return err
-	}
-	pool := provisioning.Pool{Cluster: "iam", Name: name, HostnamePrefix: "iam-pool-", Roles: provisioning.Roles{Worker: true},
-		KeyPairName: "ec2k8s-iam-" + name, PublicKey: sshKey.AuthorizedKey,
-		Launch: provisioning.LaunchSpec{Region: "us-west-2", AvailabilityZone: res.AvailabilityZone, VPCID: res.VPCID, SubnetID: res.SubnetID,
-			SecurityGroups: []string{provisioning.ManagedSecurityGroup}, AMI: res.AMI, InstanceType: "t3.medium", RootSize: 32,
-			VolumeType: "gp3", Encrypted: true, HTTPTokens: "required", HopLimit: 1},
-		UserData: func(int) ([]byte, error) { return []byte("#cloud-config\n"), nil },
-	}
+	pool := testPool(res, "iam", name, acctest.PublicKey(2, "iam"))
 	var nodes []provisioning.Node
 	next := 0
 	for _, step := range []struct {
 		quantity int
 		spec     string
 	}{{2, "a"}, {3, "a"}, {3, "b"}, {1, "b"}} {
-		pool.Quantity, pool.Spec, pool.NextIndex = step.quantity, step.spec, next
-		if nodes, next, err = client.Reconcile(ctx, pool, nodes); err != nil {
+		pool = withSpec(pool, step.spec)
+		pool.Quantity, pool.NextIndex = step.quantity, next
+		if nodes, next, err = reconcile(ctx, client, pool, nodes); err != nil {
 			return err
 		}
 		if len(nodes) != step.quantity {
 			return fmt.Errorf("%d nodes after reconciling to %d", len(nodes), step.quantity)
 		}
 	}
-	return client.DeletePool(ctx, pool)
+	return client.DeletePool(ctx, pool.Cluster, pool.Name)
 }
 
 // TestIAM_provisioningPolicySuffices: the whole pool lifecycle runs as a user holding only the
@@ -79,7 +68,7 @@ func TestIAM_everyCalledActionIsNeeded(t *testing.T) {
 	seen := map[string]bool{}
 	cidr := 20
 	for _, a := range iampolicy.Actions() {
-		if a.Feature != iampolicy.Base || a.SeedOnly || a.Implicit {
+		if a.Feature != iampolicy.Base || a.SeedOnly {
 			continue
 		}
 		drop := a.Name

@@ -51,9 +51,6 @@ type Action struct {
 	Resources []ResourceType
 	// Use says what the client calls it for; it is documentation for the security review.
 	Use string
-	// Implicit marks an action AWS checks on another call, not one of its own (CreateTags for
-	// the TagSpecifications of RunInstances, CreateSecurityGroup and ImportKeyPair).
-	Implicit bool
 	// SeedOnly marks an action the seed's policy grants that the client does not call; it stays
 	// so the emitted policy equals the seed's.
 	SeedOnly bool
@@ -98,7 +95,7 @@ var registry = []Action{
 	{Name: "ec2:CreateKeyPair", Feature: Base, Statement: sidProvision, SeedOnly: true, Use: "granted as in the seed; the client imports keys instead"},
 	{Name: "ec2:ImportKeyPair", Feature: Base, Statement: sidProvision, Use: "import a pool's SSH public key"},
 	{Name: "ec2:DeleteKeyPair", Feature: Base, Statement: sidProvision, Use: "delete a pool's key pair with the pool"},
-	{Name: "ec2:CreateTags", Feature: Base, Statement: sidProvision, Implicit: true, Use: "tag instances, volumes, network interfaces, the group and key pairs at creation"},
+	{Name: "ec2:CreateTags", Feature: Base, Statement: sidProvision, Use: "name each node (its instance, volume and network interface) after launch; also checked for the tags given at creation"},
 
 	// Launching nodes: every resource RunInstances touches.
 	{Name: "ec2:RunInstances", Feature: Base, Statement: sidLaunch, Use: "launch a pool's nodes",

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -57,8 +58,6 @@ type poolModel struct {
 	Worker         types.Bool     `tfsdk:"worker"`
 	Region         types.String   `tfsdk:"region"`
 	KeyPairName    types.String   `tfsdk:"key_pair_name"`
-	SSHPublicKey   types.String   `tfsdk:"ssh_public_key"`
-	SSHPrivateKey  types.String   `tfsdk:"ssh_private_key"`
 	Spec           types.String   `tfsdk:"spec"`
 	Nodes          types.List     `tfsdk:"nodes"`
 	NextIndex      types.Int64    `tfsdk:"next_index"`
@@ -68,6 +67,7 @@ type poolModel struct {
 var nodeAttrTypes = map[string]attr.Type{
 	"instance_id": types.StringType,
 	"hostname":    types.StringType,
+	"name":        types.StringType,
 	"index":       types.Int64Type,
 	"private_ip":  types.StringType,
 	"public_ip":   types.StringType,
@@ -91,13 +91,21 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A node pool (Rancher's): `quantity` EC2 instances made from one node template, with Kubernetes " +
 			"roles. Create ensures the managed `rancher-nodes` security group (Rancher's node ports; never deleted), " +
-			"imports one key pair, and launches the whole pool in one `RunInstances` call with an idempotency token. " +
-			"EC2 is the source of truth: instances carry the cluster, pool and role tags, and a refresh is one filtered " +
-			"`DescribeInstances`; instances terminated out of band show as drift and the next apply replaces them.\n\n" +
-			"Scaling down removes the newest nodes first (the first node, which others join through, goes last). A change " +
-			"of the node template or of cluster settings the nodes boot with replaces nodes one at a time, new before old. " +
-			"Rotating the credential's keys replaces nothing. Delete terminates every node, waits until they are gone and " +
-			"deletes the key pair.",
+			"imports a key pair only when the template has `ssh_public_key` (nodes boot from user data and need no SSH), " +
+			"launches the whole pool in one `RunInstances` call with an idempotency token, and names each instance after its " +
+			"node (its `Name` tag). EC2 is the source of truth: instances carry the cluster, pool, role, spec and name tags, and " +
+			"a refresh is one filtered `DescribeInstances`; instances terminated out of band show as drift and the next apply " +
+			"replaces them; a `Name` changed in the console is set back, replacing nothing.\n\n" +
+			"`spec` is a hash of exactly what the nodes are launched and booted with. When it changes, the plan says so and the " +
+			"apply replaces the nodes one at a time, new before old; when an input of it is unknown until apply, the plan warns " +
+			"that the nodes may be replaced. Security group rules, the SSH key and the credential are not part of it: changing " +
+			"them replaces no node. Scaling down removes the newest nodes first (the first node, which others join through, goes " +
+			"last).\n\n" +
+			"An apply that was killed after launching adopts the instances it made, as they are. A create that fails after " +
+			"instances exist records them and ends with a warning, not an error, so the pool is not tainted; the next plan shows " +
+			"what is missing. Import with `<region>/<cluster>/<pool>`: the pool is read back from its instances' tags, and the " +
+			"first apply after it records the `cluster` and `node_template` objects (which Terraform cannot read back) and changes " +
+			"nothing on AWS. Delete terminates every node, waits until they are gone and deletes the key pair.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, PlanModifiers: useState,
 				MarkdownDescription: "`<region>/<cluster>/<pool>`; use it to import."},
@@ -120,20 +128,17 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"region": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "Region of the nodes, from the node template."},
 			"key_pair_name": schema.StringAttribute{Computed: true,
-				MarkdownDescription: "Name of the pool's EC2 key pair."},
-			"ssh_public_key": schema.StringAttribute{Computed: true,
-				MarkdownDescription: "Public key of the key pair: the template's `ssh_public_key`, or a generated one."},
-			"ssh_private_key": schema.StringAttribute{Computed: true, Sensitive: true,
-				MarkdownDescription: "Generated private key (OpenSSH PEM) when the template brings no public key; null otherwise, and after import."},
+				MarkdownDescription: "Name of the pool's EC2 key pair (`ec2k8s-<cluster>-<pool>`), which holds the template's `ssh_public_key`; null when the template has none. A new key applies to new nodes."},
 			"spec": schema.StringAttribute{Computed: true,
-				MarkdownDescription: "Hash of everything the nodes are made and booted with; a change replaces nodes one at a time."},
+				MarkdownDescription: "Hash of exactly what the nodes are launched and booted with; a change replaces nodes one at a time. `drift:<hash>` after a refresh means some node was made otherwise."},
 			"next_index": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "Number the next new node gets. Numbers only grow, so no name is given to a second machine."},
 			"nodes": schema.ListNestedAttribute{Computed: true,
 				MarkdownDescription: "The nodes, by index.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"instance_id": schema.StringAttribute{Computed: true, MarkdownDescription: "EC2 instance ID."},
-					"hostname":    schema.StringAttribute{Computed: true, MarkdownDescription: "Node name."},
+					"hostname":    schema.StringAttribute{Computed: true, MarkdownDescription: "Node name: `<hostname_prefix><index>`."},
+					"name":        schema.StringAttribute{Computed: true, MarkdownDescription: "The instance's `Name` tag as EC2 has it; the provider keeps it equal to `hostname`."},
 					"index":       schema.Int64Attribute{Computed: true, MarkdownDescription: "Number in the node name."},
 					"private_ip":  schema.StringAttribute{Computed: true, MarkdownDescription: "Private IPv4 address."},
 					"public_ip":   schema.StringAttribute{Computed: true, MarkdownDescription: "Public IPv4 address; empty with private_address_only."},
@@ -200,8 +205,9 @@ func (m poolModel) cluster(ctx context.Context) (c clusterModel, ok bool, diags 
 	return c, !diags.HasError(), diags
 }
 
-// ModifyPlan computes what is known before apply: the ID, names, the spec of the nodes; and keeps
-// the nodes known when nothing about them changes (a credential rotation, say).
+// ModifyPlan computes what is known before apply: the ID, names, the spec of the nodes; keeps
+// the nodes known when nothing about them changes (a credential rotation, say); and says when
+// the apply will, or may, replace nodes.
 func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -220,61 +226,110 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			return
 		}
 	}
-	tmpl, tmplOK, d := plan.template(ctx)
-	resp.Diagnostics.Append(d...)
-	switch {
-	case !tmplOK || tmpl.SSHPublicKey.IsUnknown():
-		plan.SSHPublicKey, plan.SSHPrivateKey = types.StringUnknown(), types.StringUnknown()
-	case !tmpl.SSHPublicKey.IsNull():
-		plan.SSHPublicKey, plan.SSHPrivateKey = tmpl.SSHPublicKey, types.StringNull()
-	case state != nil && !state.SSHPrivateKey.IsNull():
-		plan.SSHPublicKey, plan.SSHPrivateKey = state.SSHPublicKey, state.SSHPrivateKey
-	default: // generated at apply
-		plan.SSHPublicKey, plan.SSHPrivateKey = types.StringUnknown(), types.StringUnknown()
-	}
 	if config.HostnamePrefix.IsNull() {
 		plan.HostnamePrefix = types.StringUnknown()
 	}
-	resp.Diagnostics.Append(plan.fillDerived(ctx)...)
-	known := !plan.Spec.IsUnknown()
+	spec, unknown, d := plan.fillDerived(ctx)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if len(unknown) == 0 {
+		if err := spec.CheckUserData(); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("node_template"), "User data too large", err.Error())
+		}
+	}
 	plan.Nodes = types.ListUnknown(types.ObjectType{AttrTypes: nodeAttrTypes})
 	plan.NextIndex = types.Int64Unknown()
-	if state != nil && known && plan.Spec.Equal(state.Spec) && plan.Quantity.Equal(state.Quantity) &&
-		plan.roles() == state.roles() && !state.Nodes.IsNull() {
-		plan.Nodes, plan.NextIndex = state.Nodes, state.NextIndex
+	if state != nil && state.Quantity.ValueInt64() > 0 {
+		id := plan.ID.ValueString()
+		switch {
+		case plan.Spec.IsUnknown():
+			resp.Diagnostics.AddWarning("Nodes may be replaced", fmt.Sprintf("The spec of node pool %s depends on %s, "+
+				"which will not be known until apply. If the nodes would be launched or booted differently, the apply "+
+				"replaces every node of the pool, one at a time, new before old.", id, strings.Join(unknown, ", ")))
+		case !plan.Spec.Equal(state.Spec):
+			resp.Diagnostics.AddWarning("Nodes will be replaced", fmt.Sprintf("The nodes of node pool %s were made with spec %s; "+
+				"this plan's is %s. The apply replaces every node whose spec differs, one at a time, new before old.",
+				id, state.Spec.ValueString(), plan.Spec.ValueString()))
+		}
+	}
+	if state != nil && !plan.Spec.IsUnknown() && plan.Spec.Equal(state.Spec) && plan.Quantity.Equal(state.Quantity) &&
+		!state.Nodes.IsNull() && !state.Nodes.IsUnknown() {
+		// Nothing to launch or terminate: the nodes stay as they are, named after themselves
+		// (a Name changed out of band is set back, which shows here).
+		nodes, d := renamedNodes(ctx, state.Nodes)
+		resp.Diagnostics.Append(d...)
+		plan.Nodes, plan.NextIndex = nodes, state.NextIndex
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
+// renamedNodes is nodes with every name equal to its hostname.
+func renamedNodes(ctx context.Context, nodes types.List) (types.List, diag.Diagnostics) {
+	var objs []types.Object
+	diags := nodes.ElementsAs(ctx, &objs, false)
+	elems := make([]attr.Value, 0, len(objs))
+	for _, o := range objs {
+		attrs := maps.Clone(o.Attributes())
+		attrs["name"] = attrs["hostname"]
+		v, d := types.ObjectValue(nodeAttrTypes, attrs)
+		diags.Append(d...)
+		elems = append(elems, v)
+	}
+	list, d := types.ListValue(types.ObjectType{AttrTypes: nodeAttrTypes}, elems)
+	diags.Append(d...)
+	return list, diags
+}
+
 // fillDerived sets what follows from the pool's inputs, as far as they are known: region, ID,
-// key pair name, default hostname prefix (when unknown), and spec (unknown until all is known).
-func (m *poolModel) fillDerived(ctx context.Context) diag.Diagnostics {
-	tmpl, tmplOK, diags := m.template(ctx)
+// key pair name, default hostname prefix (when unknown), and spec, which stays unknown while
+// any input of it is; unknown names those inputs.
+func (m *poolModel) fillDerived(ctx context.Context) (spec provisioning.NodeSpec, unknown []string, diags diag.Diagnostics) {
+	tmpl, tmplOK, d := m.template(ctx)
+	diags.Append(d...)
 	cl, clOK, d := m.cluster(ctx)
 	diags.Append(d...)
 	if tmplOK && !tmpl.Region.IsUnknown() {
 		m.Region = tmpl.Region
 	}
+	m.KeyPairName = types.StringUnknown()
 	if clOK && !cl.Name.IsUnknown() && !m.Name.IsUnknown() {
 		cluster, name := cl.Name.ValueString(), m.Name.ValueString()
-		m.KeyPairName = types.StringValue(keyPairName(cluster, name))
 		if m.HostnamePrefix.IsUnknown() {
 			m.HostnamePrefix = types.StringValue(cluster + "-" + name + "-")
 		}
 		if !m.Region.IsUnknown() && !m.Region.IsNull() {
 			m.ID = types.StringValue(poolID(m.Region.ValueString(), cluster, name))
 		}
+		switch {
+		case !tmplOK || tmpl.SSHPublicKey.IsUnknown():
+		case tmpl.SSHPublicKey.IsNull():
+			m.KeyPairName = types.StringNull()
+		default:
+			m.KeyPairName = types.StringValue(provisioning.KeyPairName(cluster, name))
+		}
 	}
-	spec, known, d := poolSpec(ctx, *m, tmpl, tmplOK, cl, clOK)
-	diags.Append(d...)
 	m.Spec = types.StringUnknown()
-	if known {
-		m.Spec = types.StringValue(spec)
+	switch {
+	case !tmplOK:
+		return spec, []string{"node_template"}, diags
+	case !clOK:
+		return spec, []string{"cluster"}, diags
 	}
-	return diags
+	spec, unknown, d = nodeSpec(ctx, *m, tmpl, cl)
+	diags.Append(d...)
+	if len(unknown) > 0 || diags.HasError() {
+		return spec, unknown, diags
+	}
+	hash, err := spec.Hash()
+	if err != nil {
+		diags.AddError("Cannot hash node spec", err.Error())
+		return spec, unknown, diags
+	}
+	m.Spec = types.StringValue(hash)
+	return spec, nil, diags
 }
-
-func keyPairName(cluster, pool string) string { return "ec2k8s-" + cluster + "-" + pool }
 
 func poolID(region, cluster, pool string) string { return region + "/" + cluster + "/" + pool }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,6 +104,40 @@ func checkPoolsGone(m *acctest.Moto) func(*terraform.State) error {
 	}
 }
 
+// checkNames asks moto for every live instance of cluster demo: each Name tag is its node
+// name (hostname prefix and index from the instance's own tags), and no two are the same.
+func checkNames(t *testing.T, m *acctest.Moto) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
+			{Name: aws.String("tag:ec2k8s:cluster"), Values: []string{"demo"}},
+			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
+		}})
+		if err != nil {
+			return err
+		}
+		seen := map[string]string{}
+		for _, r := range out.Reservations {
+			for _, i := range r.Instances {
+				base, _ := strconv.Atoi(tagValue(i.Tags, "ec2k8s:index-base"))
+				want := fmt.Sprintf("%s%d", tagValue(i.Tags, "ec2k8s:hostname-prefix"), base+int(aws.ToInt32(i.AmiLaunchIndex)))
+				name := tagValue(i.Tags, "Name")
+				if name != want {
+					return fmt.Errorf("instance %s is named %q; want its node name %q", aws.ToString(i.InstanceId), name, want)
+				}
+				if other, dup := seen[name]; dup {
+					return fmt.Errorf("instances %s and %s are both named %q", other, aws.ToString(i.InstanceId), name)
+				}
+				seen[name] = aws.ToString(i.InstanceId)
+			}
+		}
+		if len(seen) == 0 {
+			return fmt.Errorf("no live instance of cluster demo")
+		}
+		t.Logf("%d instances, each named after its node", len(seen))
+		return nil
+	}
+}
+
 func tagValue(tags []types.Tag, key string) string {
 	for _, t := range tags {
 		if aws.ToString(t.Key) == key {
@@ -157,10 +192,12 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 		created = append(created, hostnames(p, 1)...)
 		created = append(created,
 			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(p.quantity)),
-			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("key_pair_name"), knownvalue.StringExact("ec2k8s-demo-"+p.name)),
+			// No ssh_public_key in the template: no key pair, no private key anywhere.
+			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("key_pair_name"), knownvalue.Null()),
 			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("state"), knownvalue.StringExact("running")))
 	}
-	// Instance IDs must survive a credential rotation untouched.
+	// Instance IDs must survive a rename and a credential rotation untouched.
+	renamed := statecheck.CompareValue(compare.ValuesSame())
 	sameIDs := statecheck.CompareValue(compare.ValuesSame())
 	// and must all change on a rolling replacement.
 	replaced := statecheck.CompareValue(compare.ValuesDiffer())
@@ -179,10 +216,33 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 		CheckDestroy:             checkPoolsGone(moto),
 		Steps: []resource.TestStep{
 			{
-				Config:            clusterConfig(moto, "", base),
-				ConfigStateChecks: append(created, replaced.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
-				Check:             counts(nil),
-				ConfigPlanChecks:  empty,
+				Config: clusterConfig(moto, "", base),
+				ConfigStateChecks: append(created, replaced.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+					renamed.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
+				Check:            resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
+				ConfigPlanChecks: empty,
+			},
+			{
+				// A Name changed in the console is set back; that replaces nothing.
+				PreConfig: func() {
+					victim := liveInstances(t, moto, first.name)[0].InstanceId
+					if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
+						Tags: []types.Tag{{Key: aws.String("Name"), Value: aws.String("renamed-in-console")}}}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: clusterConfig(moto, "", base),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("demo-"+first.name+"-1")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					renamed.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
 			},
 			{
 				// Scale the first pool up: one more node, the next name, the others untouched.
@@ -253,7 +313,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 				ImportStateId:     "us-west-2/demo/" + first.name,
 				ImportStateVerify: true,
 				// The received objects and the private key cannot come back from EC2.
-				ImportStateVerifyIgnore: []string{"cluster", "node_template", "ssh_private_key", "ssh_public_key", "timeouts"},
+				ImportStateVerifyIgnore: []string{"cluster", "node_template", "timeouts"},
 			},
 		},
 	})
@@ -281,10 +341,10 @@ resource "ec2k8s_cluster" "demo" {
 ` + pools
 }
 
-// TestAccNodePool_recommendedTopology is the seed's production topology.
+// TestAccNodePool_recommendedTopology is the seed's production topology, 9 nodes.
 func TestAccNodePool_recommendedTopology(t *testing.T) {
 	testPoolLifecycle(t, []poolDef{
-		{"workers", 2, []string{"worker"}},
+		{"workers", 4, []string{"worker"}},
 		{"etcd", 3, []string{"etcd"}},
 		{"cp", 2, []string{"control_plane"}},
 	})

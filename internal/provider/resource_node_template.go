@@ -130,6 +130,14 @@ func (r *templateResource) ValidateConfig(ctx context.Context, req resource.Vali
 	if known(m.Encrypted, m.KMSKeyID) && !m.Encrypted.IsNull() {
 		add("kms_key_id", provisioning.CheckEncryption(m.Encrypted.ValueBool(), m.KMSKeyID.ValueString()))
 	}
+	if known(m.SSHCIDRBlocks, m.OpenPorts) {
+		var cidrs, ports []string
+		resp.Diagnostics.Append(m.SSHCIDRBlocks.ElementsAs(ctx, &cidrs, false)...)
+		resp.Diagnostics.Append(m.OpenPorts.ElementsAs(ctx, &ports, false)...)
+		if w := provisioning.RuleQuotaWarning(cidrs, ports); w != "" {
+			resp.Diagnostics.AddAttributeWarning(path.Root("ssh_cidr_blocks"), "Close to the security group rule quota", w)
+		}
+	}
 	if region := m.region(ctx); known(region, m.Zone) && !region.IsNull() && !m.Zone.IsNull() &&
 		provisioning.ValidateZone(m.Zone.ValueString()) == nil {
 		add("zone", provisioning.CheckZoneInRegion(region.ValueString(), m.Zone.ValueString()))

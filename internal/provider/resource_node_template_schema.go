@@ -137,7 +137,7 @@ func (r *templateResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "User the AMI logs in as over SSH. Defaults to `ubuntu`.",
 				Validators:          []validator.String{validString("a user name", provisioning.ValidateSSHUser)}},
 			"ssh_public_key": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "OpenSSH public key (ed25519 or RSA) for the nodes. When unset, each node pool generates a key pair.",
+				MarkdownDescription: "OpenSSH public key (ed25519 or RSA) for the nodes, through one key pair per node pool. When unset, nodes get no key pair: they boot from user data and need no SSH, and no private key is ever kept in state. Changing it replaces no node: new nodes get the new key.",
 				Validators:          []validator.String{validString("an SSH public key", provisioning.ValidateSSHPublicKey)}},
 			"iam_instance_profile": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "IAM instance profile of the nodes, by name or ARN. Needs `iam:PassRole` on its role: give the role to `ec2k8s_iam_policy.pass_role_names`.",

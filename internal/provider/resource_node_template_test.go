@@ -253,7 +253,7 @@ func TestAccNodeTemplate_planErrors(t *testing.T) {
 		"ssh cidr":               {`ssh_cidr_blocks = ["10.0.0.1/8"]`, `"10.0.0.1/8" has host bits set: did you mean 10.0.0.0/8?`},
 		"reserved tag":           {`tags = { Name = "x" }`, `tag key "Name" is set by the provider`},
 		"aws tag":                {`tags = { "aws:owner" = "x" }`, `the aws: prefix is reserved`},
-		"too many tags":          {`tags = {` + manyTags(43) + `}`, `43 tags given; at most 42`},
+		"too many tags":          {`tags = {` + manyTags(43) + `}`, `43 tags given; at most 40`},
 		"label key":              {`node_labels = { "-bad" = "x" }`, `"-bad" is not a Kubernetes label key`},
 		"taint effect":           {`node_taints = [{ key = "a", effect = "Never" }]`, `"Never" is not a supported taint effect`},
 		"engine url":             {`engine_install_url = "get.docker.com"`, `"get.docker.com" is not a URL`},

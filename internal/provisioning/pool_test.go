@@ -1,9 +1,13 @@
 package provisioning
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
 
 // poolFake is an in-memory EC2 for the pool logic: instances with tags and states, a journal of
@@ -20,13 +27,15 @@ type poolFake struct {
 	instances map[string]*types.Instance
 	order     []string
 	journal   []string
-	keyPairs  map[string]bool
+	keyPairs  map[string]string // name → public key
 	groupID   string
 	rules     int
 	live      int
 	maxLive   int
 	minLive   int // the fewest live instances seen after the first launch
 	failRun   error
+	failTags  error
+	mu        sync.Mutex
 	// lag hides new instances from the next lag DescribeInstances calls and keeps them
 	// pending for as many more, as EC2's eventual consistency does right after a launch.
 	lag    int
@@ -34,7 +43,7 @@ type poolFake struct {
 }
 
 func newPoolFake() *poolFake {
-	return &poolFake{fakeEC2: newFake(), instances: map[string]*types.Instance{}, keyPairs: map[string]bool{}, minLive: -1}
+	return &poolFake{fakeEC2: newFake(), instances: map[string]*types.Instance{}, keyPairs: map[string]string{}, minLive: -1}
 }
 
 func (f *poolFake) count() {
@@ -58,7 +67,7 @@ func (f *poolFake) RunInstances(_ context.Context, in *ec2.RunInstancesInput, _ 
 	out := &ec2.RunInstancesOutput{}
 	for i := range aws.ToInt32(in.MaxCount) {
 		id := fmt.Sprintf("i-%08d", len(f.order)+1)
-		inst := &types.Instance{InstanceId: aws.String(id), AmiLaunchIndex: aws.Int32(i), Tags: in.TagSpecifications[0].Tags,
+		inst := &types.Instance{InstanceId: aws.String(id), AmiLaunchIndex: aws.Int32(i), Tags: slices.Clone(in.TagSpecifications[0].Tags), KeyName: in.KeyName,
 			State: &types.InstanceState{Name: types.InstanceStateNameRunning}, LaunchTime: aws.Time(time.Unix(int64(len(f.order)), 0))}
 		f.instances[id] = inst
 		f.order = append(f.order, id)
@@ -113,6 +122,26 @@ func (f *poolFake) DescribeInstances(_ context.Context, in *ec2.DescribeInstance
 	return &ec2.DescribeInstancesOutput{Reservations: []types.Reservation{res}}, nil
 }
 
+func (f *poolFake) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	f.mu.Lock() // the client names nodes concurrently
+	defer f.mu.Unlock()
+	f.calls["CreateTags"]++
+	if f.failTags != nil {
+		return nil, f.failTags
+	}
+	for _, id := range in.Resources {
+		i := f.instances[id]
+		if i == nil {
+			continue
+		}
+		for _, t := range in.Tags {
+			i.Tags = slices.DeleteFunc(i.Tags, func(old types.Tag) bool { return aws.ToString(old.Key) == aws.ToString(t.Key) })
+			i.Tags = append(i.Tags, t)
+		}
+	}
+	return &ec2.CreateTagsOutput{}, nil
+}
+
 func tagOf(tags []types.Tag, key string) string {
 	for _, t := range tags {
 		if aws.ToString(t.Key) == key {
@@ -125,15 +154,15 @@ func tagOf(tags []types.Tag, key string) string {
 func (f *poolFake) DescribeKeyPairs(_ context.Context, in *ec2.DescribeKeyPairsInput, _ ...func(*ec2.Options)) (*ec2.DescribeKeyPairsOutput, error) {
 	out := &ec2.DescribeKeyPairsOutput{}
 	for _, n := range filterValues(in.Filters, "key-name") {
-		if f.keyPairs[n] {
-			out.KeyPairs = append(out.KeyPairs, types.KeyPairInfo{KeyName: aws.String(n)})
+		if k, ok := f.keyPairs[n]; ok {
+			out.KeyPairs = append(out.KeyPairs, types.KeyPairInfo{KeyName: aws.String(n), PublicKey: aws.String(k)})
 		}
 	}
 	return out, nil
 }
 
 func (f *poolFake) ImportKeyPair(_ context.Context, in *ec2.ImportKeyPairInput, _ ...func(*ec2.Options)) (*ec2.ImportKeyPairOutput, error) {
-	f.keyPairs[aws.ToString(in.KeyName)] = true
+	f.keyPairs[aws.ToString(in.KeyName)] = string(in.PublicKeyMaterial)
 	f.journal = append(f.journal, "import-key "+aws.ToString(in.KeyName))
 	return &ec2.ImportKeyPairOutput{}, nil
 }
@@ -161,13 +190,37 @@ func (f *poolFake) AuthorizeSecurityGroupIngress(_ context.Context, in *ec2.Auth
 	return &ec2.AuthorizeSecurityGroupIngressOutput{}, nil
 }
 
-func testPool(quantity int, spec string) Pool {
-	return Pool{
-		Cluster: "demo", Name: "etcd", HostnamePrefix: "demo-etcd-", Quantity: quantity, Roles: Roles{Etcd: true}, Spec: spec,
-		KeyPairName: "ec2k8s-demo-etcd", PublicKey: "ssh-ed25519 AAAA",
-		Launch:   LaunchSpec{Region: "us-west-2", VPCID: "vpc-00000001", SubnetID: "subnet-0000000a", SecurityGroups: []string{ManagedSecurityGroup}, AMI: "ami-00000002", InstanceType: "t3.medium", RootSize: 32, VolumeType: "gp3", HTTPTokens: "required", HopLimit: 1},
-		UserData: func(int) ([]byte, error) { return []byte("#cloud-config\n"), nil },
+var testPublicKey = publicKey(1) + " pool-test"
+
+// publicKey is an ed25519 authorized key made from seed, without a comment.
+func publicKey(seed byte) string {
+	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+	k, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		panic(err)
 	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+}
+
+// testPool is a pool of the fake region; version tells specs apart.
+func testPool(quantity int, version string) Pool {
+	return Pool{
+		Cluster: "demo", Name: "etcd", HostnamePrefix: "demo-etcd-", Quantity: quantity, Roles: Roles{Etcd: true},
+		PublicKey: testPublicKey,
+		Spec: NodeSpec{
+			Launch: LaunchSpec{Region: "us-west-2", VPCID: "vpc-00000001", SubnetID: "subnet-0000000a", SecurityGroups: []string{ManagedSecurityGroup}, AMI: "ami-00000002", InstanceType: "t3.medium", RootSize: 32, VolumeType: "gp3", HTTPTokens: "required", HopLimit: 1},
+			Boot:   bootstrap.Node{Cluster: "demo", Distribution: "rke2", KubernetesVersion: version, Pool: "etcd", HostnamePrefix: "demo-etcd-", Roles: []string{"etcd"}},
+		},
+	}
+}
+
+func hashOf(t *testing.T, p Pool) string {
+	t.Helper()
+	h, err := p.Spec.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func withNext(p Pool, next int) Pool {
@@ -183,28 +236,50 @@ func hostnames(nodes []Node) string {
 	return strings.Join(out, ",")
 }
 
+func reconcile(t *testing.T, c *Client, p Pool, current []Node) ([]Node, int) {
+	t.Helper()
+	out, err := c.Reconcile(context.Background(), p, current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Warnings) > 0 {
+		t.Fatalf("warnings: %v", out.Warnings)
+	}
+	return out.Nodes, out.Next
+}
+
+// names are the instances' Name tags, by node.
+func (f *poolFake) names(nodes []Node) string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, tagOf(f.instances[n.InstanceID].Tags, TagName))
+	}
+	return strings.Join(out, ",")
+}
+
 func TestReconcile_createScaleReplaceDelete(t *testing.T) {
 	ctx := context.Background()
 	f := newPoolFake()
 	c := &Client{EC2: f, Poll: time.Millisecond}
 
-	nodes, next, err := c.Reconcile(ctx, testPool(3, "v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes, next := reconcile(t, c, testPool(3, "v1"), nil)
 	if got := hostnames(nodes); got != "demo-etcd-1,demo-etcd-2,demo-etcd-3" {
 		t.Errorf("created %s", got)
 	}
-	if f.calls["RunInstances"] != 1 || f.rules == 0 || !f.keyPairs["ec2k8s-demo-etcd"] {
+	if f.calls["RunInstances"] != 1 || f.rules == 0 || f.keyPairs["ec2k8s-demo-etcd"] != testPublicKey {
 		t.Errorf("create: %d RunInstances, %d rules, key pairs %v; want one launch, the group's rules and the key pair", f.calls["RunInstances"], f.rules, f.keyPairs)
+	}
+	// One launch gives every instance the same tags: each is named after it runs.
+	if got := f.names(nodes); got != "demo-etcd-1,demo-etcd-2,demo-etcd-3" {
+		t.Errorf("Name tags = %s; want each node's name", got)
+	}
+	if f.calls["CreateTags"] != 3 {
+		t.Errorf("CreateTags calls = %d; want one per new node", f.calls["CreateTags"])
 	}
 
 	// Scale down to 1: the newest two go in one call; the first node, which others join, stays.
 	f.journal = nil
-	nodes, next, err = c.Reconcile(ctx, withNext(testPool(1, "v1"), next), nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes, next = reconcile(t, c, withNext(testPool(1, "v1"), next), nodes)
 	if got := hostnames(nodes); got != "demo-etcd-1" {
 		t.Errorf("after scale-down: %s; want demo-etcd-1", got)
 	}
@@ -213,21 +288,17 @@ func TestReconcile_createScaleReplaceDelete(t *testing.T) {
 	}
 
 	// Scale up to 3 again: one launch, names continue and are never reused.
-	nodes, next, err = c.Reconcile(ctx, withNext(testPool(3, "v1"), next), nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes, next = reconcile(t, c, withNext(testPool(3, "v1"), next), nodes)
 	if got := hostnames(nodes); got != "demo-etcd-1,demo-etcd-4,demo-etcd-5" {
 		t.Errorf("after scale-up: %s", got)
 	}
 
 	// A new spec replaces every node one at a time, new before old: never fewer than 3 run.
+	// A launch of one node is named at launch: no CreateTags.
 	f.journal, f.minLive, f.maxLive = nil, -1, 0
+	f.calls["CreateTags"] = 0
 	f.count()
-	nodes, next, err = c.Reconcile(ctx, withNext(testPool(3, "v2"), next), nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes, next = reconcile(t, c, withNext(testPool(3, "v2"), next), nodes)
 	wantJournal := "run 1|terminate i-00000001|run 1|terminate i-00000004|run 1|terminate i-00000005"
 	if got := strings.Join(f.journal, "|"); got != wantJournal {
 		t.Errorf("rolling journal = %q; want %q", got, wantJournal)
@@ -238,22 +309,105 @@ func TestReconcile_createScaleReplaceDelete(t *testing.T) {
 	if next != 9 {
 		t.Errorf("next index after the roll = %d; want 9", next)
 	}
+	v2 := hashOf(t, testPool(3, "v2"))
 	for _, n := range nodes {
-		if n.Spec != "v2" {
-			t.Errorf("node %s has spec %q after the roll", n.Hostname, n.Spec)
+		if n.Spec != v2 {
+			t.Errorf("node %s has spec %q after the roll; want %q", n.Hostname, n.Spec, v2)
 		}
+	}
+	if got := f.names(nodes); got != "demo-etcd-6,demo-etcd-7,demo-etcd-8" || f.calls["CreateTags"] != 0 {
+		t.Errorf("after the roll: Name tags %s with %d CreateTags; want each node's name, set at launch", got, f.calls["CreateTags"])
 	}
 
 	// Delete: every node terminated, the key pair deleted, the managed group kept.
 	f.journal = nil
-	if err := c.DeletePool(ctx, testPool(3, "v2")); err != nil {
+	if err := c.DeletePool(ctx, "demo", "etcd"); err != nil {
 		t.Fatal(err)
 	}
 	if rest, _ := c.ReadPool(ctx, "demo", "etcd"); len(rest) != 0 {
 		t.Errorf("after delete %d nodes live", len(rest))
 	}
-	if f.keyPairs["ec2k8s-demo-etcd"] || f.groupID == "" {
+	if _, ok := f.keyPairs["ec2k8s-demo-etcd"]; ok || f.groupID == "" {
 		t.Errorf("after delete: key pairs %v, group %q; want no key pair and the group kept", f.keyPairs, f.groupID)
+	}
+}
+
+// TestReconcile_renamesWithoutReplacing: a node renamed in the console, or left unnamed by a
+// killed run, is named again; nothing is launched or terminated.
+func TestReconcile_renamesWithoutReplacing(t *testing.T) {
+	f := newPoolFake()
+	c := &Client{EC2: f, Poll: time.Millisecond}
+	nodes, next := reconcile(t, c, testPool(3, "v1"), nil)
+	victim := f.instances[nodes[1].InstanceID]
+	victim.Tags = slices.DeleteFunc(victim.Tags, func(t types.Tag) bool { return aws.ToString(t.Key) == TagName })
+	victim.Tags = append(victim.Tags, types.Tag{Key: aws.String(TagName), Value: aws.String("renamed-in-console")})
+	current, err := c.ReadPool(context.Background(), "demo", "etcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if current[1].Name != "renamed-in-console" || current[1].Hostname != "demo-etcd-2" {
+		t.Fatalf("read back %q named %q; the name must come from the prefix and index tags", current[1].Hostname, current[1].Name)
+	}
+	f.journal = nil
+	f.calls["CreateTags"] = 0
+	nodes, _ = reconcile(t, c, withNext(testPool(3, "v1"), next), current)
+	if got := f.names(nodes); got != "demo-etcd-1,demo-etcd-2,demo-etcd-3" {
+		t.Errorf("Name tags = %s", got)
+	}
+	if len(f.journal) != 0 || f.calls["CreateTags"] != 1 {
+		t.Errorf("journal %q, %d CreateTags; want no launch or termination and one CreateTags", f.journal, f.calls["CreateTags"])
+	}
+}
+
+// TestReconcile_namingFailureIsAWarning: the nodes exist and work; a failed CreateTags is
+// reported, not an error that would lose them.
+func TestReconcile_namingFailureIsAWarning(t *testing.T) {
+	f := newPoolFake()
+	f.failTags = &apiError{code: "UnauthorizedOperation", msg: "You are not authorized to perform: ec2:CreateTags"}
+	c := &Client{EC2: f, Poll: time.Millisecond, Retry: Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}}
+	out, err := c.Reconcile(context.Background(), testPool(3, "v1"), nil)
+	if err != nil {
+		t.Fatalf("Reconcile failed: %v", err)
+	}
+	if len(out.Nodes) != 3 || len(out.Warnings) != 3 {
+		t.Fatalf("%d nodes, warnings %v; want 3 nodes and a warning for each", len(out.Nodes), out.Warnings)
+	}
+	if !strings.Contains(out.Warnings[0].Error(), "naming demo-etcd-1") || !strings.Contains(out.Warnings[0].Error(), "ec2:CreateTags") {
+		t.Errorf("warning = %v", out.Warnings[0])
+	}
+}
+
+// TestEnsureKeyPair: a key pair only with a public key; a new key replaces it; a key that
+// differs only in its comment is the same; no key deletes it.
+func TestEnsureKeyPair(t *testing.T) {
+	ctx := context.Background()
+	f := newPoolFake()
+	c := &Client{EC2: f}
+	p := testPool(1, "v1")
+	p.PublicKey = ""
+	if err := c.EnsureKeyPair(ctx, p); err != nil || len(f.keyPairs) != 0 {
+		t.Fatalf("without a public key: err %v, key pairs %v; want none", err, f.keyPairs)
+	}
+	p.PublicKey = testPublicKey
+	if err := c.EnsureKeyPair(ctx, p); err != nil || f.keyPairs["ec2k8s-demo-etcd"] != testPublicKey {
+		t.Fatalf("with a public key: err %v, key pairs %v", err, f.keyPairs)
+	}
+	f.journal = nil
+	p.PublicKey = strings.TrimSuffix(testPublicKey, " pool-test") + " another-comment"
+	if err := c.EnsureKeyPair(ctx, p); err != nil || len(f.journal) != 0 {
+		t.Fatalf("same key, other comment: err %v, journal %q; want nothing done", err, f.journal)
+	}
+	other := publicKey(2)
+	p.PublicKey = other
+	if err := c.EnsureKeyPair(ctx, p); err != nil || f.keyPairs["ec2k8s-demo-etcd"] != other {
+		t.Fatalf("new key: err %v, key pairs %v", err, f.keyPairs)
+	}
+	if want := "delete-key ec2k8s-demo-etcd|import-key ec2k8s-demo-etcd"; strings.Join(f.journal, "|") != want {
+		t.Errorf("journal = %q; want %q", f.journal, want)
+	}
+	p.PublicKey = ""
+	if err := c.EnsureKeyPair(ctx, p); err != nil || len(f.keyPairs) != 0 {
+		t.Fatalf("key removed: err %v, key pairs %v; want none", err, f.keyPairs)
 	}
 }
 
@@ -261,7 +415,7 @@ func TestLaunch_capacityErrorIsClearAndLaunchesNothing(t *testing.T) {
 	f := newPoolFake()
 	f.failRun = &apiError{code: "InsufficientInstanceCapacity", msg: "We currently do not have sufficient t3.medium capacity"}
 	c := &Client{EC2: f, Poll: time.Millisecond}
-	_, _, err := c.Reconcile(context.Background(), testPool(3, "v1"), nil)
+	_, err := c.Reconcile(context.Background(), testPool(3, "v1"), nil)
 	if err == nil || !strings.Contains(err.Error(), "no capacity for 3 t3.medium instances") || !strings.Contains(err.Error(), "nothing was launched") {
 		t.Fatalf("error = %v; want a clear capacity error", err)
 	}
@@ -288,10 +442,7 @@ func TestLaunch_waitsOutEventualConsistency(t *testing.T) {
 	f := newPoolFake()
 	f.lag = 3
 	c := &Client{EC2: f, Poll: time.Millisecond}
-	nodes, _, err := c.Reconcile(context.Background(), testPool(4, "v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes, _ := reconcile(t, c, testPool(4, "v1"), nil)
 	if len(nodes) != 4 {
 		t.Fatalf("%d nodes; want 4", len(nodes))
 	}
@@ -303,5 +454,15 @@ func TestLaunch_waitsOutEventualConsistency(t *testing.T) {
 	// 3 polls see nothing, 2 see them pending, the 6th sees them running: one call per poll.
 	if got := f.calls["DescribeInstances"]; got != 6 {
 		t.Errorf("DescribeInstances calls = %d; want 6 (one per poll for the whole launch)", got)
+	}
+}
+
+// TestReservedTags_coversLaunchTags: the room ValidateTags leaves the template is what the
+// provider's own tags need, Name included.
+func TestReservedTags_coversLaunchTags(t *testing.T) {
+	p := testPool(1, "v1")
+	p.Spec.Launch.Tags = nil
+	if n := len(launchTags(p, "hash", "token", 1, 1)); n > ReservedTags {
+		t.Errorf("the provider sets %d tags on a node; ReservedTags is %d", n, ReservedTags)
 	}
 }

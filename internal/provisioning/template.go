@@ -52,61 +52,66 @@ type Resolved struct {
 // returned together, as a *ValidationError.
 func ResolveTemplate(ctx context.Context, api TemplateEC2, t Template, keepAMI string) (Resolved, error) {
 	r := Resolved{AvailabilityZone: AvailabilityZone(t.Region, t.Zone)}
-	var errs []*FieldError
-	fail := func(err error) (Resolved, error) {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			errs = append(errs, fe)
-			return r, &ValidationError{Errs: errs}
-		}
-		return r, err
-	}
-
-	if err := checkZone(ctx, api, t.Region, r.AvailabilityZone, t.Zone); err != nil {
-		return fail(err)
+	var found problems
+	// Without a zone or a VPC nothing else can be checked.
+	if err := found.keep(checkZone(ctx, api, t.Region, r.AvailabilityZone, t.Zone)); err != nil || found.any() {
+		return r, found.or(err)
 	}
 	vpc, err := resolveVPC(ctx, api, t.Region, t.VPCID)
-	if err != nil {
-		return fail(err)
+	if err := found.keep(err); err != nil || found.any() {
+		return r, found.or(err)
 	}
 	r.VPCID = vpc
-	r.SubnetID, err = resolveSubnet(ctx, api, vpc, r.AvailabilityZone, t.SubnetID)
-	if err != nil {
-		var fe *FieldError
-		if !errors.As(err, &fe) {
-			return r, err
-		}
-		errs = append(errs, fe)
+	subnet, err := resolveSubnet(ctx, api, vpc, r.AvailabilityZone, t.SubnetID)
+	if err := found.keep(err); err != nil {
+		return r, err
 	}
-	r.SecurityGroupIDs, err = resolveSecurityGroups(ctx, api, vpc, t.SecurityGroups, t.SecurityGroupReadonly)
-	if err != nil {
-		var ve *ValidationError
-		if !errors.As(err, &ve) {
-			return r, err
-		}
-		errs = append(errs, ve.Errs...)
+	r.SubnetID = subnet
+	groups, err := resolveSecurityGroups(ctx, api, vpc, t.SecurityGroups, t.SecurityGroupReadonly)
+	if err := found.keep(err); err != nil {
+		return r, err
 	}
-	itype, err := describeInstanceType(ctx, api, t.InstanceType)
-	if err != nil {
-		var fe *FieldError
-		if !errors.As(err, &fe) {
-			return r, err
+	r.SecurityGroupIDs = map[string]string{}
+	for name, g := range groups {
+		r.SecurityGroupIDs[name] = "" // NO-OP for the managed group until a pool makes it
+		if g != nil {
+			r.SecurityGroupIDs[name] = aws.ToString(g.GroupId)
 		}
-		errs = append(errs, fe)
-	} else {
+	}
+	itype, typeErr := describeInstanceType(ctx, api, t.InstanceType)
+	if err := found.keep(typeErr); err != nil {
+		return r, err
+	}
+	if typeErr == nil {
 		r.Warnings = append(r.Warnings, sizeWarnings(itype)...)
-		if err := r.resolveImage(ctx, api, t, itype, keepAMI); err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				return r, err
-			}
-			errs = append(errs, fe)
+		if err := found.keep(r.resolveImage(ctx, api, t, itype, keepAMI)); err != nil {
+			return r, err
 		}
 	}
-	if len(errs) > 0 {
-		return r, &ValidationError{Errs: errs}
+	return r, found.or(nil)
+}
+
+// problems collects the template's field errors, so every one is reported at once.
+type problems struct{ errs []*FieldError }
+
+// keep takes err's field errors and returns nil for them; any other error (EC2 could not be
+// asked) is returned, to stop the check.
+func (p *problems) keep(err error) error {
+	if fes := FieldErrors(err); len(fes) > 0 {
+		p.errs = append(p.errs, fes...)
+		return nil
 	}
-	return r, nil
+	return err
+}
+
+func (p *problems) any() bool { return len(p.errs) > 0 }
+
+// or returns the collected field errors as one *ValidationError, else err.
+func (p *problems) or(err error) error {
+	if err == nil && len(p.errs) > 0 {
+		return &ValidationError{Errs: p.errs}
+	}
+	return err
 }
 
 func checkZone(ctx context.Context, api TemplateEC2, region, az, given string) error {
@@ -190,7 +195,7 @@ func pickSubnet(subnets []types.Subnet) string {
 	return aws.ToString(subnets[0].SubnetId)
 }
 
-func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, groups []string, readonly bool) (map[string]string, error) {
+func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, groups []string, readonly bool) (map[string]*types.SecurityGroup, error) {
 	var ids, names []string
 	for _, g := range groups {
 		if strings.HasPrefix(g, "sg-") {
@@ -199,7 +204,7 @@ func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, gro
 			names = append(names, g)
 		}
 	}
-	found := map[string]string{}
+	found := map[string]*types.SecurityGroup{}
 	var errs []*FieldError
 	if len(ids) > 0 {
 		out, err := api.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("group-id"), Values: ids}}})
@@ -218,7 +223,7 @@ func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, gro
 			case aws.ToString(g.VpcId) != vpc:
 				errs = append(errs, fieldErr("security_groups", "%q (%s) is in %s, not in the template's VPC %s: nodes can only use groups of their own VPC", id, aws.ToString(g.GroupName), aws.ToString(g.VpcId), vpc))
 			default:
-				found[id] = id
+				found[id] = &g
 			}
 		}
 	}
@@ -230,8 +235,8 @@ func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, gro
 		if err != nil {
 			return nil, fmt.Errorf("describing security groups %v in %s: %w", names, vpc, err)
 		}
-		for _, g := range out.SecurityGroups {
-			found[aws.ToString(g.GroupName)] = aws.ToString(g.GroupId)
+		for i := range out.SecurityGroups {
+			found[aws.ToString(out.SecurityGroups[i].GroupName)] = &out.SecurityGroups[i]
 		}
 		for _, n := range names {
 			if _, ok := found[n]; ok {
@@ -241,7 +246,7 @@ func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, gro
 			case n == ManagedSecurityGroup && readonly:
 				errs = append(errs, fieldErr("security_groups", "%q does not exist in %s and security_group_readonly forbids creating it: create it first, or drop security_group_readonly", n, vpc))
 			case n == ManagedSecurityGroup:
-				found[n] = "" // NO-OP: the first node pool creates it
+				found[n] = nil // NO-OP: the first node pool creates it
 			default:
 				errs = append(errs, fieldErr("security_groups", "no group named %q in %s: create it, give its ID, or use %q, which the provider manages", n, vpc, ManagedSecurityGroup))
 			}
@@ -256,7 +261,7 @@ func resolveSecurityGroups(ctx context.Context, api TemplateEC2, vpc string, gro
 func describeInstanceType(ctx context.Context, api TemplateEC2, name string) (types.InstanceTypeInfo, error) {
 	out, err := api.DescribeInstanceTypes(ctx, &ec2.DescribeInstanceTypesInput{InstanceTypes: []types.InstanceType{types.InstanceType(name)}})
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && strings.HasPrefix(apiErr.ErrorCode(), "InvalidInstanceType") {
+	if errors.As(err, &apiErr) && strings.HasPrefix(apiErr.ErrorCode(), codeInvalidInstanceTypeStart) {
 		return types.InstanceTypeInfo{}, fieldErr("instance_type", "%q is not offered in this region: %s", name, apiErr.ErrorMessage())
 	}
 	if err != nil {

@@ -15,10 +15,13 @@ const (
 	// MaxTags is what EC2 allows on one resource.
 	MaxTags = 50
 	// ReservedTags is how many of them the provider sets itself on every node resource (Name,
-	// the cluster, pool and roles tags, kubernetes.io/cluster/<name>) with room to spare.
-	ReservedTags = 8
+	// kubernetes.io/cluster/<name> and seven ec2k8s:* tags) with one to spare.
+	ReservedTags = 10
 	// MaxUserTags is what is left for the template's tags.
 	MaxUserTags = MaxTags - ReservedTags
+	// MaxUserData is what EC2 takes as user data, in raw form, before base64 encoding
+	// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
+	MaxUserData = 16 * 1024
 	// MaxExtraUserData is the room left for extra user data in EC2's 16 KiB, next to the bootstrap.
 	MaxExtraUserData = 8 * 1024
 	// ManagedSecurityGroup is the group the provider creates in the VPC when a template uses it.

@@ -160,7 +160,7 @@ func TestValidateTags(t *testing.T) {
 		tags map[string]string
 		want string
 	}{
-		{"too many", many, "at most 42"},
+		{"too many", many, "at most 40"},
 		{"Name", map[string]string{"Name": "x"}, `"Name" is set by the provider`},
 		{"cluster tag", map[string]string{"kubernetes.io/cluster/demo": "owned"}, "set by the provider"},
 		{"ec2k8s tag", map[string]string{"ec2k8s:pool": "x"}, "set by the provider"},

@@ -1,0 +1,201 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
+)
+
+// specReader converts attribute values to plain Go and records every value that is not known
+// yet, so that a pool's spec is known exactly when all the values it is made of are: the same
+// code decides what is hashed and what must be known, and nothing is listed by hand.
+type specReader struct {
+	ctx     context.Context
+	unknown []string
+	diags   diag.Diagnostics
+}
+
+// known reports whether v is fully known: a list with one unknown element is not.
+func (r *specReader) known(name string, v attr.Value) bool {
+	tv, err := v.ToTerraformValue(r.ctx)
+	if err != nil {
+		r.diags.AddError("Cannot read "+name, err.Error())
+		return false
+	}
+	if !tv.IsFullyKnown() {
+		r.unknown = append(r.unknown, name)
+		return false
+	}
+	return true
+}
+
+func (r *specReader) str(name string, v types.String) string {
+	if !r.known(name, v) {
+		return ""
+	}
+	return v.ValueString()
+}
+
+func (r *specReader) boolean(name string, v types.Bool) bool {
+	return r.known(name, v) && v.ValueBool()
+}
+
+func (r *specReader) int64(name string, v types.Int64) int64 {
+	if !r.known(name, v) {
+		return 0
+	}
+	return v.ValueInt64()
+}
+
+func (r *specReader) float64(name string, v types.Float64) float64 {
+	if !r.known(name, v) {
+		return 0
+	}
+	return v.ValueFloat64()
+}
+
+// strings reads a set or list of strings; a set comes out sorted.
+func (r *specReader) strings(name string, v attr.Value) []string {
+	if !r.known(name, v) {
+		return nil
+	}
+	var out []string
+	switch v := v.(type) {
+	case types.Set:
+		r.diags.Append(v.ElementsAs(r.ctx, &out, false)...)
+		slices.Sort(out)
+	case types.List:
+		r.diags.Append(v.ElementsAs(r.ctx, &out, false)...)
+	}
+	return out
+}
+
+func (r *specReader) dict(name string, v types.Map) map[string]string {
+	if !r.known(name, v) || v.IsNull() {
+		return nil
+	}
+	out := map[string]string{}
+	r.diags.Append(v.ElementsAs(r.ctx, &out, false)...)
+	return out
+}
+
+// taints reads node_taints as Kubernetes writes them: key=value:Effect, or key:Effect.
+func (r *specReader) taints(name string, v types.List) []string {
+	if !r.known(name, v) || v.IsNull() {
+		return nil
+	}
+	var taints []struct {
+		Key    types.String `tfsdk:"key"`
+		Value  types.String `tfsdk:"value"`
+		Effect types.String `tfsdk:"effect"`
+	}
+	r.diags.Append(v.ElementsAs(r.ctx, &taints, false)...)
+	out := make([]string, 0, len(taints))
+	for _, t := range taints {
+		s := t.Key.ValueString()
+		if t.Value.ValueString() != "" {
+			s += "=" + t.Value.ValueString()
+		}
+		out = append(out, s+":"+t.Effect.ValueString())
+	}
+	return out
+}
+
+// nodeSpec converts what the pool's nodes are launched and booted with; unknown names every
+// input that is not known yet (then the spec cannot be hashed before apply). What acts on the
+// security group (ssh_cidr_blocks, open_ports, security_group_readonly), the SSH key, the
+// credential and the cluster's members need no new machine and are not read here.
+func nodeSpec(ctx context.Context, p poolModel, t templateModel, c clusterModel) (spec provisioning.NodeSpec, unknown []string, diags diag.Diagnostics) {
+	r := &specReader{ctx: ctx}
+	tn := func(attr string) string { return "node_template." + attr }
+	cn := func(attr string) string { return "cluster." + attr }
+	spec.Launch = provisioning.LaunchSpec{
+		Region:             r.str(tn("region"), t.Region),
+		AvailabilityZone:   r.str(tn("availability_zone"), t.AvailabilityZone),
+		VPCID:              r.str(tn("vpc_id"), t.VPCID),
+		SubnetID:           r.str(tn("subnet_id"), t.SubnetID),
+		SecurityGroups:     r.strings(tn("security_groups"), t.SecurityGroups),
+		AMI:                r.str(tn("ami"), t.AMI),
+		InstanceType:       r.str(tn("instance_type"), t.InstanceType),
+		RootSize:           r.int64(tn("root_size"), t.RootSize),
+		VolumeType:         r.str(tn("volume_type"), t.VolumeType),
+		Encrypted:          r.boolean(tn("encrypted"), t.Encrypted),
+		KMSKeyID:           r.str(tn("kms_key_id"), t.KMSKeyID),
+		IAMInstanceProfile: r.str(tn("iam_instance_profile"), t.IAMInstanceProfile),
+		PrivateAddressOnly: r.boolean(tn("private_address_only"), t.PrivateAddressOnly),
+		SpotInstance:       r.boolean(tn("request_spot_instance"), t.RequestSpotInstance),
+		SpotPrice:          r.float64(tn("spot_price"), t.SpotPrice),
+		Monitoring:         r.boolean(tn("monitoring"), t.Monitoring),
+		EBSOptimized:       r.boolean(tn("ebs_optimized"), t.EBSOptimized),
+		HTTPTokens:         r.str(tn("http_tokens"), t.HTTPTokens),
+		HopLimit:           r.int64(tn("http_put_response_hop_limit"), t.HTTPPutResponseHopLimit),
+		Tags:               r.dict(tn("tags"), t.Tags),
+	}
+	spec.Boot = bootstrap.Node{
+		Cluster:           r.str(cn("name"), c.Name),
+		Distribution:      r.str(cn("distribution"), c.Distribution),
+		KubernetesVersion: r.str(cn("kubernetes_version"), c.KubernetesVersion),
+		NetworkPlugin:     r.str(cn("network_plugin"), c.NetworkPlugin),
+		CloudProvider:     r.str(cn("cloud_provider"), c.CloudProvider),
+		Pool:              r.str("name", p.Name),
+		HostnamePrefix:    r.str("hostname_prefix", p.HostnamePrefix),
+		Roles:             p.roles().List(),
+		Labels:            r.dict(tn("node_labels"), t.NodeLabels),
+		Taints:            r.taints(tn("node_taints"), t.NodeTaints),
+		UsePrivateAddress: r.boolean(tn("use_private_address"), t.UsePrivateAddress),
+		ExtraUserData:     r.str(tn("user_data"), t.UserData),
+		Engine: bootstrap.Engine{
+			InstallURL:         r.str(tn("engine_install_url"), t.EngineInstallURL),
+			RegistryMirrors:    r.strings(tn("engine_registry_mirrors"), t.EngineRegistryMirrors),
+			InsecureRegistries: r.strings(tn("engine_insecure_registries"), t.EngineInsecureRegistries),
+			Labels:             r.dict(tn("engine_labels"), t.EngineLabels),
+			Options:            r.dict(tn("engine_options"), t.EngineOptions),
+			Env:                r.dict(tn("engine_env"), t.EngineEnv),
+			StorageDriver:      r.str(tn("engine_storage_driver"), t.EngineStorageDriver),
+		},
+	}
+	for _, role := range []types.Bool{p.Etcd, p.ControlPlane, p.Worker} {
+		r.known("roles", role)
+	}
+	return spec, r.unknown, r.diags
+}
+
+// groupSettings is what the pool does to the managed security group.
+func groupSettings(ctx context.Context, t templateModel) (provisioning.GroupSettings, diag.Diagnostics) {
+	r := &specReader{ctx: ctx}
+	g := provisioning.GroupSettings{
+		Readonly:      r.boolean("security_group_readonly", t.SecurityGroupReadonly),
+		OpenPorts:     r.strings("open_ports", t.OpenPorts),
+		SSHCIDRBlocks: r.strings("ssh_cidr_blocks", t.SSHCIDRBlocks),
+	}
+	if len(r.unknown) > 0 {
+		r.diags.AddError("Node template values unknown at apply", fmt.Sprintf("%v are still unknown while applying the pool. This is a bug in the provider; please report it.", r.unknown))
+	}
+	return g, r.diags
+}
+
+// domainPool builds the provisioning client's Pool from a fully known plan.
+func domainPool(ctx context.Context, p poolModel) (provisioning.Pool, diag.Diagnostics) {
+	t, _, diags := p.template(ctx)
+	c, _, d := p.cluster(ctx)
+	diags.Append(d...)
+	spec, unknown, d := nodeSpec(ctx, p, t, c)
+	diags.Append(d...)
+	if len(unknown) > 0 {
+		diags.AddError("Node pool inputs unknown at apply", fmt.Sprintf("%v are still unknown while applying the pool. This is a bug in the provider; please report it.", unknown))
+	}
+	groups, d := groupSettings(ctx, t)
+	diags.Append(d...)
+	return provisioning.Pool{
+		Cluster: c.Name.ValueString(), Name: p.Name.ValueString(), HostnamePrefix: p.HostnamePrefix.ValueString(),
+		Quantity: int(p.Quantity.ValueInt64()), Roles: p.roles(), Spec: spec, Groups: groups,
+		PublicKey: t.SSHPublicKey.ValueString(), NextIndex: int(p.NextIndex.ValueInt64()),
+	}, diags
+}
