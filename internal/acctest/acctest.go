@@ -36,6 +36,7 @@ var shared struct {
 func Main(m *testing.M) int {
 	code := m.Run()
 	shared.moto.Stop()
+	RemoveProviderBuild()
 	return code
 }
 
@@ -122,16 +123,27 @@ func PreCheck(t *testing.T) {
 func CLI(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	out, err := exec.Command(p, "version").Output()
+	cmd := exec.Command(p, "version")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1") // no version check over the network
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("%s version: %v", p, err)
 	}
-	first, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(first)
+	// The CLI may print warnings (a missing CLI config file) before its version line.
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "Terraform v") || strings.HasPrefix(line, "OpenTofu v") {
+			return strings.TrimSpace(line)
+		}
+	}
+	t.Fatalf("%s version printed no version line:\n%s", p, out)
+	return ""
 }
 
 // ProviderConfig is a provider block that sends every service to moto.
-func ProviderConfig(m *Moto) string {
+func ProviderConfig(m *Moto) string { return providerBlock(m.URL) }
+
+// providerBlock is a provider block that sends every service to endpoint.
+func providerBlock(endpoint string) string {
 	return fmt.Sprintf(`
 provider "ec2k8s" {
   max_retries = 3
@@ -141,7 +153,7 @@ provider "ec2k8s" {
     iam = %[1]q
   }
 }
-`, m.URL)
+`, endpoint)
 }
 
 // ReadFile returns a file's contents, failing the test when it cannot be read.

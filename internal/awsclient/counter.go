@@ -17,6 +17,10 @@ type CallCounter struct {
 	calls    map[string]int
 	attempts map[string]int
 	elapsed  map[string]time.Duration
+	// inFlight calls since busySince; busy is the wall time with at least one call in flight.
+	inFlight  int
+	busySince time.Time
+	busy      time.Duration
 }
 
 // NewCallCounter returns an empty counter.
@@ -33,6 +37,38 @@ func (c *CallCounter) Elapsed() map[string]time.Duration {
 		out[k] = v
 	}
 	return out
+}
+
+// Busy returns the wall time during which at least one call was in flight. Unlike the sum of
+// Elapsed, it counts concurrent calls once.
+func (c *CallCounter) Busy() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inFlight > 0 {
+		return c.busy + time.Since(c.busySince)
+	}
+	return c.busy
+}
+
+func (c *CallCounter) begin() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.inFlight == 0 {
+		c.busySince = now
+	}
+	c.inFlight++
+	return now
+}
+
+func (c *CallCounter) end(op string, start time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	c.elapsed[op] += now.Sub(start)
+	if c.inFlight--; c.inFlight == 0 {
+		c.busy += now.Sub(c.busySince)
+	}
 }
 
 func (c *CallCounter) add(m map[string]int, op string) {
@@ -61,6 +97,7 @@ func (c *CallCounter) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls, c.attempts, c.elapsed = map[string]int{}, map[string]int{}, map[string]time.Duration{}
+	c.busy, c.busySince = 0, time.Now()
 }
 
 func (c *CallCounter) copy(m map[string]int) map[string]int {
@@ -90,12 +127,8 @@ func (c *CallCounter) apiOption(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			op := awsmiddleware.GetOperationName(ctx)
 			c.add(c.calls, op)
-			start := time.Now()
-			defer func() {
-				c.mu.Lock()
-				c.elapsed[op] += time.Since(start)
-				c.mu.Unlock()
-			}()
+			start := c.begin()
+			defer c.end(op, start)
 			return next.HandleInitialize(ctx, in)
 		}), middleware.Before); err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 type phase struct {
 	calls    map[string]int
 	wall     time.Duration
-	emulator time.Duration // time inside EC2 calls
+	emulator time.Duration // wall time with an EC2 call in flight
 }
 
 func (p phase) total() int {
@@ -44,11 +44,7 @@ func measure(counter *awsclient.CallCounter, fn func() error) (phase, error) {
 	counter.Reset()
 	start := time.Now()
 	err := fn()
-	p := phase{calls: counter.Calls(), wall: time.Since(start)}
-	for _, d := range counter.Elapsed() {
-		p.emulator += d
-	}
-	return p, err
+	return phase{calls: counter.Calls(), wall: time.Since(start), emulator: counter.Busy()}, err
 }
 
 // rawRunCost times moto alone launching and terminating n instances in one call each: the
@@ -124,10 +120,26 @@ func TestBench_poolAPICalls(t *testing.T) {
 		if got := r.create.calls["RunInstances"]; got != 1 {
 			t.Errorf("create of %d nodes made %d RunInstances calls; want 1", n, got)
 		}
+		// Nodes of a launch share their tags at creation; each is named after (a launch of
+		// one is named at creation).
+		if got, want := r.create.calls["CreateTags"], map[bool]int{true: 0, false: n}[n == 1]; got != want {
+			t.Errorf("create of %d nodes made %d CreateTags calls; want %d", n, got, want)
+		}
 		if got := r.refresh.calls["DescribeInstances"]; got != 1 {
 			t.Errorf("refresh of %d nodes made %d DescribeInstances calls; want 1", n, got)
 		}
 		results = append(results, r)
+	}
+	// Everything but the naming is the same for every size.
+	for _, r := range results[1:] {
+		for _, ph := range []struct {
+			name      string
+			got, base phase
+		}{{"create", r.create, results[0].create}, {"refresh", r.refresh, results[0].refresh}, {"destroy", r.delete, results[0].delete}} {
+			if got, base := ph.got.total()-ph.got.calls["CreateTags"], ph.base.total()-ph.base.calls["CreateTags"]; got != base {
+				t.Errorf("%s of %d nodes made %d calls besides CreateTags; of 1 node %d: calls must not grow with the pool", ph.name, r.n, got, base)
+			}
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nEC2 calls per pool operation (moto on 127.0.0.1)\n")

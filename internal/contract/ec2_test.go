@@ -98,39 +98,15 @@ func TestEC2_filterValuesChunkedAt200(t *testing.T) {
 	}
 }
 
-// TestEC2_terminateWithAnUnknownID: one ID EC2 does not know fails the whole call and
-// terminates none; the client terminates the others and judges by the outcome.
-func TestEC2_terminateWithAnUnknownID(t *testing.T) {
-	m := acctest.SharedMoto(t)
+// terminated runs TerminateAndWait on ids, checks that moto has them terminated, and that the
+// strict proxy's rule fired on the way (else the test proves nothing).
+func terminated(t *testing.T, m *acctest.Moto, ids, extra []string, rule string) {
+	t.Helper()
 	c := strictClient(t, m.URL)
-	ids := launchRaw(t, acctest.EC2(m, "us-west-2"), acctest.DefaultSubnet(t, directEC2(m), "us-west-2a"), 2)
-	before := fired(m, acctest.RuleTerminateUnknown)
+	before := fired(m, rule)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := c.TerminateAndWait(ctx, "test/pool", append(slices.Clone(ids), "i-0123456789abcdef0")); err != nil {
-		t.Fatalf("TerminateAndWait: %v", err)
-	}
-	for id, state := range states(t, m, ids) {
-		if state != "terminated" {
-			t.Errorf("%s is %s; want terminated", id, state)
-		}
-	}
-	if fired(m, acctest.RuleTerminateUnknown) == before {
-		t.Error("EC2 never refused the call with the unknown ID: the test proves nothing")
-	}
-}
-
-// TestEC2_terminateRightAfterLaunch: right after a launch EC2 may not know the new instances
-// (InvalidInstanceID.NotFound), which does not mean they are gone.
-func TestEC2_terminateRightAfterLaunch(t *testing.T) {
-	m := acctest.SharedMoto(t)
-	c := strictClient(t, m.URL)
-	m.Strict.SetLag(3)
-	ids := launchRaw(t, acctest.EC2(m, "us-west-2"), acctest.DefaultSubnet(t, directEC2(m), "us-west-2a"), 2)
-	before := fired(m, acctest.RuleLag)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := c.TerminateAndWait(ctx, "test/pool", ids); err != nil {
+	if err := c.TerminateAndWait(ctx, "test/pool", append(slices.Clone(ids), extra...)); err != nil {
 		t.Fatalf("TerminateAndWait: %v", err)
 	}
 	for id, state := range states(t, m, ids) {
@@ -138,9 +114,26 @@ func TestEC2_terminateRightAfterLaunch(t *testing.T) {
 			t.Errorf("%s is %s after TerminateAndWait; want terminated", id, state)
 		}
 	}
-	if fired(m, acctest.RuleLag) == before {
-		t.Error("EC2 never hid the new instances: the test proves nothing")
+	if fired(m, rule) == before {
+		t.Errorf("the strict proxy's %s never fired: the test proves nothing", rule)
 	}
+}
+
+// TestEC2_terminateWithAnUnknownID: one ID EC2 does not know fails the whole call and
+// terminates none; the client terminates the others and judges by the outcome.
+func TestEC2_terminateWithAnUnknownID(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	ids := launchRaw(t, acctest.EC2(m, "us-west-2"), acctest.DefaultSubnet(t, directEC2(m), "us-west-2a"), 2)
+	terminated(t, m, ids, []string{"i-0123456789abcdef0"}, acctest.RuleTerminateUnknown)
+}
+
+// TestEC2_terminateRightAfterLaunch: right after a launch EC2 may not know the new instances
+// (InvalidInstanceID.NotFound), which does not mean they are gone.
+func TestEC2_terminateRightAfterLaunch(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	m.Strict.SetLag(3)
+	ids := launchRaw(t, acctest.EC2(m, "us-west-2"), acctest.DefaultSubnet(t, directEC2(m), "us-west-2a"), 2)
+	terminated(t, m, ids, nil, acctest.RuleLag)
 }
 
 // TestEC2_ingressRulesNormalisedAndDeduplicated: open_ports repeating a managed rule and SSH

@@ -36,20 +36,29 @@ resource "ec2k8s_node_template" "ubuntu" {
 ` + clusterTail(poolHCL(pool, quantity, "worker"))
 }
 
-// TestAccNodePool_crashDuringLaunch kills Terraform and its plugin with SIGKILL the moment the
-// RunInstances of a 12-node pool has reached EC2: the instances exist and no state records the
-// pool. The next apply must adopt them as they are: still 12 live instances, no further
-// RunInstances, and an empty plan after it.
-func TestAccNodePool_crashDuringLaunch(t *testing.T) {
+// poolCLI is a CLI working directory whose EC2 calls pass a fault proxy (for its hooks and
+// counters) in front of the shared moto, configured with one worker pool; everything is
+// destroyed, and checked gone, when the test ends.
+func poolCLI(t *testing.T, pool string, quantity int) (*acctest.Moto, *acctest.FaultProxy, *acctest.CLIDir) {
+	t.Helper()
 	moto := acctest.SharedMoto(t)
 	acctest.PreCheck(t)
 	proxy := acctest.NewFaultProxy(t, moto, 0, 1)
 	cli := acctest.NewCLI(t, moto, proxy.URL)
 	t.Logf("CLI under test: %s", cli.Version())
-	const pool, quantity = "workers", 12
-	addr := poolAddr(pool)
 	cli.Write(cliPoolConfig(pool, quantity))
 	t.Cleanup(func() { destroyAndCheck(t, cli, moto) })
+	return moto, proxy, cli
+}
+
+// TestAccNodePool_crashDuringLaunch kills Terraform and its plugin with SIGKILL the moment the
+// RunInstances of a 12-node pool has reached EC2: the instances exist and no state records the
+// pool. The next apply must adopt them as they are: still 12 live instances, no further
+// RunInstances, and an empty plan after it.
+func TestAccNodePool_crashDuringLaunch(t *testing.T) {
+	const pool, quantity = "workers", 12
+	moto, proxy, cli := poolCLI(t, pool, quantity)
+	addr := poolAddr(pool)
 
 	// The hook runs once moto has launched the instances, before the answer leaves the proxy:
 	// it kills the CLI's process group, then the proxy drops the connection (DropAfter).
@@ -137,15 +146,9 @@ func TestAccNodePool_crashDuringLaunch(t *testing.T) {
 // the nodes (it may update in place to record cluster and node_template, which cannot be read
 // back), its apply makes and ends no instance, and the plan after it is empty.
 func TestAccNodePool_importAsUser(t *testing.T) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	proxy := acctest.NewFaultProxy(t, moto, 0, 1)
-	cli := acctest.NewCLI(t, moto, proxy.URL)
-	t.Logf("CLI under test: %s", cli.Version())
 	const pool, quantity = "workers", 3
+	moto, proxy, cli := poolCLI(t, pool, quantity)
 	addr := poolAddr(pool)
-	cli.Write(cliPoolConfig(pool, quantity))
-	t.Cleanup(func() { destroyAndCheck(t, cli, moto) })
 
 	cli.Apply()
 	created := cli.StateResource(addr)
@@ -442,5 +445,35 @@ resource "ec2k8s_node_template" "ubuntu" {
 	stdout, _, _ = cli.Run("plan", "-input=false", "-no-color")
 	if !strings.Contains(stdout, "Nodes will be replaced") {
 		t.Errorf("the plan does not say the nodes will be replaced:\n%s", lastLines(stdout, 30))
+	}
+}
+
+// TestAccNodeTemplate_ruleQuotaWarning: a template whose own rules on the managed group come
+// close to EC2's default quota of 60 per address family gets a warning at plan time (the
+// apply-time check against the live group is TestEC2_ruleQuota). Warnings only show in the
+// CLI's output, hence the CLI harness.
+func TestAccNodeTemplate_ruleQuotaWarning(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	acctest.PreCheck(t)
+	cli := acctest.NewCLI(t, moto, moto.URL)
+	var cidrs []string
+	for i := range 40 {
+		cidrs = append(cidrs, fmt.Sprintf("%q", fmt.Sprintf("10.%d.0.0/16", i)))
+	}
+	cli.Write(acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + `
+resource "ec2k8s_node_template" "ubuntu" {
+  name             = "ubuntu"
+  cloud_credential = ec2k8s_cloud_credential.aws
+  ssh_cidr_blocks  = [` + strings.Join(cidrs, ", ") + `]
+}
+`)
+	stdout, stderr, code := cli.Run("plan", "-input=false", "-no-color")
+	if code != 0 {
+		t.Fatalf("plan exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"Close to the security group rule quota", "55 inbound IPv4", "60 per group"} {
+		if !strings.Contains(stdout+stderr, want) {
+			t.Errorf("the plan does not warn %q:\n%s%s", want, lastLines(stdout, 20), stderr)
+		}
 	}
 }
