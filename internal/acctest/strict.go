@@ -53,6 +53,9 @@ type StrictEC2 struct {
 	// RuleQuota is the most inbound rules a security group may hold per address family. Tests
 	// lower it to reach the quota in a few requests; Reset restores DefaultRuleQuota.
 	RuleQuota atomic.Int32
+	// MetadataTagsByDefault is the account's default for instance tags in instance metadata,
+	// which a launch that does not say takes; Reset restores false, EC2's own default.
+	MetadataTagsByDefault atomic.Bool
 
 	srv       *httptest.Server
 	target    *url.URL
@@ -119,6 +122,7 @@ func (p *StrictEC2) Reset() {
 	defer p.mu.Unlock()
 	p.fired, p.lag, p.lagging, p.tokens = map[string]int{}, 0, map[lagKey]*lagging{}, map[string]*launch{}
 	p.RuleQuota.Store(DefaultRuleQuota)
+	p.MetadataTagsByDefault.Store(false)
 }
 
 func (p *StrictEC2) count(rule string) {
@@ -212,7 +216,7 @@ func (p *StrictEC2) serve(w http.ResponseWriter, r *http.Request) {
 // check runs the rules on the request's own parameters before those on what it names, so a
 // malformed request is refused without asking moto anything.
 func (p *StrictEC2) check(ctx context.Context, c *ec2Call) (*refusal, error) {
-	for _, rule := range []func(*ec2Call) *refusal{checkFilterValues, checkClientTokenLength, checkUserDataSize, checkMetadataTagKeys} {
+	for _, rule := range []func(*ec2Call) *refusal{checkFilterValues, checkClientTokenLength, checkUserDataSize, p.checkMetadataTagKeys} {
 		if ref := rule(c); ref != nil {
 			return ref, nil
 		}

@@ -20,18 +20,19 @@ import (
 // checkFilterValues: EC2 refuses more than 200 values in one filter.
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html (FilterLimitExceeded)
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Filter.html
+//
+// EC2's own message counts the values of the whole call, and so does this rule: it is the
+// stricter reading of "200 values per filter".
 func checkFilterValues(c *ec2Call) *refusal {
-	perFilter := map[string]int{}
+	values := 0
 	for k := range c.form {
-		if m := filterValueRe.FindStringSubmatch(k); m != nil {
-			perFilter[m[1]]++
+		if filterValueRe.MatchString(k) {
+			values++
 		}
 	}
-	for n, values := range perFilter {
-		if values > 200 {
-			return &refusal{rule: RuleFilterValues, code: "FilterLimitExceeded",
-				msg: fmt.Sprintf("The maximum number of filter values specified on a single call is 200 (filter %s has %d)", n, values)}
-		}
+	if values > 200 {
+		return &refusal{rule: RuleFilterValues, code: "FilterLimitExceeded",
+			msg: fmt.Sprintf("The maximum number of filter values specified on a single call is 200 (this call has %d)", values)}
 	}
 	return nil
 }
@@ -71,8 +72,19 @@ func checkUserDataSize(c *ec2Call) *refusal {
 // path segments, so EC2 allows only letters, digits and + - = . , _ : @, and not ".", ".." or
 // "_index".
 // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html
-func checkMetadataTagKeys(c *ec2Call) *refusal {
-	if c.action != "RunInstances" || c.form.Get("MetadataOptions.InstanceMetadataTags") != "enabled" {
+// A launch that does not say takes the account's default, which can be "enabled"
+// (ModifyInstanceMetadataDefaults): the proxy's MetadataTagsByDefault.
+func (p *StrictEC2) checkMetadataTagKeys(c *ec2Call) *refusal {
+	if c.action != "RunInstances" {
+		return nil
+	}
+	switch c.form.Get("MetadataOptions.InstanceMetadataTags") {
+	case "enabled":
+	case "":
+		if !p.MetadataTagsByDefault.Load() {
+			return nil
+		}
+	default:
 		return nil
 	}
 	for _, k := range sortedKeys(c.form) {

@@ -356,9 +356,11 @@ func TestEC2_userDataOver16KiB(t *testing.T) {
 }
 
 // TestEC2_metadataTagsOff: nodes launch with instance tags kept out of the metadata, whatever
-// the account's default, so tag keys with '/' (kubernetes.io/cluster/<name>) are accepted.
+// the account's default (here: enabled), so tag keys with '/' (kubernetes.io/cluster/<name>)
+// are accepted.
 func TestEC2_metadataTagsOff(t *testing.T) {
 	m := acctest.SharedMoto(t)
+	m.Strict.MetadataTagsByDefault.Store(true)
 	c := strictClient(t, m.URL)
 	pool := faultPool(t, c, "imds")
 	pool.Quantity = 1

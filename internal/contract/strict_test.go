@@ -170,8 +170,9 @@ func TestStrict_filterValues(t *testing.T) {
 		}})
 		return err
 	}
-	b.refused(t, describe(201), "FilterLimitExceeded", acctest.RuleFilterValues)
-	if err := describe(200); err != nil {
+	// The call counts: 200 instance IDs and one state are 201 values.
+	b.refused(t, describe(200), "FilterLimitExceeded", acctest.RuleFilterValues)
+	if err := describe(199); err != nil {
 		t.Fatalf("200 filter values: %v", err)
 	}
 }
@@ -295,6 +296,13 @@ func TestStrict_metadataTagKeys(t *testing.T) {
 	}
 	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateDisabled, "kubernetes.io/cluster/demo")); err != nil {
 		t.Fatalf("a slash without metadata tags: %v", err)
+	}
+	// An account whose default is enabled: a launch that does not say is refused.
+	b.m.Strict.MetadataTagsByDefault.Store(true)
+	_, err := b.launch(withTags("", "kubernetes.io/cluster/demo"))
+	b.refused(t, err, "InvalidParameterValue", acctest.RuleMetadataTagKeys)
+	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateDisabled, "kubernetes.io/cluster/demo")); err != nil {
+		t.Fatalf("explicitly disabled, on an account that enables them by default: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -104,5 +105,25 @@ func (c wholeMapCheck) ValidateMap(ctx context.Context, req validator.MapRequest
 	}
 	for _, err := range c.fn(m) {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+req.Path.String(), err.Error())
+	}
+}
+
+// setSizeCheck limits how many elements a set holds, saying why.
+type setSizeCheck struct {
+	max int
+	why string
+}
+
+func (c setSizeCheck) Description(context.Context) string {
+	return fmt.Sprintf("at most %d elements: %s", c.max, c.why)
+}
+func (c setSizeCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
+
+func (c setSizeCheck) ValidateSet(_ context.Context, req validator.SetRequest, resp *validator.SetResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if n := len(req.ConfigValue.Elements()); n > c.max {
+		resp.Diagnostics.AddAttributeError(req.Path, "Too many elements", fmt.Sprintf("%d given; at most %d: %s", n, c.max, c.why))
 	}
 }

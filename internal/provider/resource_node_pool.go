@@ -256,30 +256,42 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	}
 	if state != nil && !plan.Spec.IsUnknown() && plan.Spec.Equal(state.Spec) && plan.Quantity.Equal(state.Quantity) &&
 		!state.Nodes.IsNull() && !state.Nodes.IsUnknown() {
-		// Nothing to launch or terminate: the nodes stay as they are, named after themselves
-		// (a Name changed out of band is set back, which shows here).
-		nodes, d := renamedNodes(ctx, state.Nodes)
+		// Nothing to launch or terminate: the nodes stay as they are, if they are settled.
+		nodes, settled, d := settledNodes(ctx, state.Nodes, int(plan.Quantity.ValueInt64()))
 		resp.Diagnostics.Append(d...)
-		plan.Nodes, plan.NextIndex = nodes, state.NextIndex
+		if settled {
+			plan.Nodes, plan.NextIndex = nodes, state.NextIndex
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// renamedNodes is nodes with every name equal to its hostname.
-func renamedNodes(ctx context.Context, nodes types.List) (types.List, diag.Diagnostics) {
+// settledNodes is what an apply that launches and terminates nothing leaves of nodes: the same,
+// each named after itself. A node whose Name is to be set back plans it unknown, since the
+// renaming may fail (a warning, not an error); settled is false unless there are quantity nodes
+// and all run, for a pending node's state and addresses will change under the apply.
+func settledNodes(ctx context.Context, nodes types.List, quantity int) (types.List, bool, diag.Diagnostics) {
 	var objs []types.Object
 	diags := nodes.ElementsAs(ctx, &objs, false)
+	if len(objs) != quantity {
+		return nodes, false, diags
+	}
 	elems := make([]attr.Value, 0, len(objs))
 	for _, o := range objs {
 		attrs := maps.Clone(o.Attributes())
-		attrs["name"] = attrs["hostname"]
+		if !attrs["state"].Equal(types.StringValue("running")) {
+			return nodes, false, diags
+		}
+		if !attrs["name"].Equal(attrs["hostname"]) {
+			attrs["name"] = types.StringUnknown()
+		}
 		v, d := types.ObjectValue(nodeAttrTypes, attrs)
 		diags.Append(d...)
 		elems = append(elems, v)
 	}
 	list, d := types.ListValue(types.ObjectType{AttrTypes: nodeAttrTypes}, elems)
 	diags.Append(d...)
-	return list, diags
+	return list, true, diags
 }
 
 // fillDerived sets what follows from the pool's inputs, as far as they are known: region, ID,

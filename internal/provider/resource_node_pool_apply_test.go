@@ -210,3 +210,46 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 		})
 	}
 }
+
+// TestAccNodePool_renameDenied: a Name changed in the console is set back by the next apply; when
+// EC2 refuses the renaming, the apply still succeeds, with a warning, and the next one renames.
+func TestAccNodePool_renameDenied(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	proxy := acctest.NewFaultProxy(t, moto, 0, 1)
+	sameIDs := statecheck.CompareValue(compare.ValuesSame())
+	firstID := func() statecheck.StateCheck {
+		return sameIDs.AddStateValue(poolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))
+	}
+	config := proxiedConfig(moto, proxy.URL, "", poolHCL("workers", 2, "worker"))
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkPoolsGone(moto),
+		Steps: []resource.TestStep{
+			{Config: config, ConfigStateChecks: []statecheck.StateCheck{firstID()}, Check: checkNames(t, moto)},
+			{
+				PreConfig: func() {
+					victim := liveInstances(t, moto, "workers")[0].InstanceId
+					if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
+						Tags: []types.Tag{{Key: aws.String("Name"), Value: aws.String("renamed-in-console")}}}); err != nil {
+						t.Fatal(err)
+					}
+					proxy.Force("CreateTags", acctest.Unauthorized)
+				},
+				Config:             config,
+				ExpectNonEmptyPlan: true, // still misnamed
+				Check:              checkPoolCount(t, moto, "workers", 2),
+			},
+			{
+				PreConfig: func() { proxy.Force("CreateTags", acctest.NoFault) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr("workers"), plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{firstID()},
+				Check:             checkNames(t, moto),
+			},
+		},
+	})
+}

@@ -162,7 +162,7 @@ func (r *poolResource) apply(ctx context.Context, plan *poolModel, nextIndex int
 		diags.AddWarning("Node not named", w.Error()+"\n\nThe node runs; the next apply names it.")
 	}
 	if err != nil {
-		r.failed(ctx, client, plan, pool, op, err, state, diags)
+		r.failed(ctx, client, plan, pool, op, out.Launched, err, state, diags)
 		return
 	}
 	list, d := nodesValue(out.Nodes)
@@ -172,19 +172,23 @@ func (r *poolResource) apply(ctx context.Context, plan *poolModel, nextIndex int
 	diags.Append(state.Set(ctx, plan)...)
 }
 
-// failed records what exists after a failed Reconcile, so nothing is left untracked.
-func (r *poolResource) failed(ctx context.Context, client *provisioning.Client, plan *poolModel, pool provisioning.Pool, op string, err error, state stateSetter, diags *diag.Diagnostics) {
+// failed records what exists after a failed Reconcile, so nothing is left untracked. launched
+// says a RunInstances was sent, so instances may exist even when they cannot be read now.
+func (r *poolResource) failed(ctx context.Context, client *provisioning.Client, plan *poolModel, pool provisioning.Pool, op string, launched bool, err error, state stateSetter, diags *diag.Diagnostics) {
 	after, rerr := client.ReadPool(context.WithoutCancel(ctx), pool.Cluster, pool.Name)
-	if rerr != nil {
-		diags.AddError("Node pool "+op+" failed", fmt.Sprintf("Node pool %s could not reach %d nodes, and reading what exists failed too (%s). "+
-			"Run apply again: it adopts the pool's instances from their tags.\n\n%s", pool.ID(), pool.Quantity, rerr, err))
-		return
+	if rerr == nil {
+		plan.NextIndex = types.Int64Value(int64(provisioning.NextIndex(int(plan.NextIndex.ValueInt64()), after)))
 	}
-	plan.NextIndex = types.Int64Value(int64(provisioning.NextIndex(int(plan.NextIndex.ValueInt64()), after)))
 	if op == opCreate {
-		if len(after) == 0 {
+		switch {
+		case rerr == nil && len(after) == 0 || rerr != nil && !launched:
 			diags.AddError("Node pool create failed", fmt.Sprintf("Node pool %s: nothing was launched.\n\n%s", pool.ID(), err))
 			return
+		case rerr != nil:
+			// Instances may exist and cannot be read: record the pool with no node rather than
+			// fail the create, which would leave them untracked or, once read, tainted.
+			after = nil
+			err = fmt.Errorf("%w; reading what was launched failed too (%w), so the next refresh reads the nodes from EC2", err, rerr)
 		}
 		list, d := nodesValue(after)
 		diags.Append(d...)
@@ -193,6 +197,11 @@ func (r *poolResource) failed(ctx context.Context, client *provisioning.Client, 
 			"The nodes that exist are recorded. The next plan shows what is missing or different, and the next apply "+
 			"continues from there; nothing is destroyed.", pool.ID(), len(after), pool.Quantity, err))
 		diags.Append(state.Set(ctx, plan)...)
+		return
+	}
+	if rerr != nil {
+		diags.AddError("Node pool "+op+" failed", fmt.Sprintf("Node pool %s could not reach %d nodes, and reading what exists failed too (%s). "+
+			"Run apply again: it adopts the pool's instances from their tags.\n\n%s", pool.ID(), pool.Quantity, rerr, err))
 		return
 	}
 	diags.AddError("Node pool "+op+" failed",

@@ -105,7 +105,8 @@ func (r *templateResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Default: setdefault.StaticValue(types.SetValueMust(types.StringType, []attr.Value{types.StringValue(provisioning.ManagedSecurityGroup)})),
 				MarkdownDescription: fmt.Sprintf("Security groups of the nodes, by name or ID, all in the VPC. Defaults to `[%q]`, "+
 					"the group the provider manages: the first node pool creates it with Rancher's node port rules, and it is never deleted.", provisioning.ManagedSecurityGroup),
-				Validators: []validator.Set{validSetOf("a security group", provisioning.ValidateSecurityGroup)}},
+				Validators: []validator.Set{validSetOf("a security group", provisioning.ValidateSecurityGroup),
+					setSizeCheck{max: provisioning.MaxSecurityGroups, why: "EC2 attaches at most 16 security groups to a network interface (5 unless the account's quota was raised)"}}},
 			"security_group_readonly": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "Never create or change security groups; they must exist."},
 			"open_ports": optionalStringSet("Extra ports to open on the managed group, as `port`, `from-to`, with an optional `/tcp` or `/udp` (default tcp).",

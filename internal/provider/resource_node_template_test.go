@@ -227,6 +227,15 @@ func TestAccNodeTemplate_ec2Errors(t *testing.T) {
 
 // TestAccNodeTemplate_planErrors: what can be known from the configuration alone fails at plan
 // time, before any AWS call.
+// manyGroups is n security group IDs, quoted and comma-separated.
+func manyGroups(n int) string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("%q", fmt.Sprintf("sg-%08x", i+1)))
+	}
+	return strings.Join(out, ", ")
+}
+
 func TestAccNodeTemplate_planErrors(t *testing.T) {
 	moto := acctest.SharedMoto(t)
 	for name, tc := range map[string]struct{ attrs, want string }{
@@ -253,6 +262,7 @@ func TestAccNodeTemplate_planErrors(t *testing.T) {
 		"ssh cidr":               {`ssh_cidr_blocks = ["10.0.0.1/8"]`, `"10.0.0.1/8" has host bits set: did you mean 10.0.0.0/8?`},
 		"reserved tag":           {`tags = { Name = "x" }`, `tag key "Name" is set by the provider`},
 		"aws tag":                {`tags = { "aws:owner" = "x" }`, `the aws: prefix is reserved`},
+		"too many groups":        {`security_groups = [` + manyGroups(17) + `]`, `17 given; at most 16: EC2 attaches at most 16 security groups`},
 		"too many tags":          {`tags = {` + manyTags(43) + `}`, `43 tags given; at most 40`},
 		"label key":              {`node_labels = { "-bad" = "x" }`, `"-bad" is not a Kubernetes label key`},
 		"taint effect":           {`node_taints = [{ key = "a", effect = "Never" }]`, `"Never" is not a supported taint effect`},

@@ -8,6 +8,9 @@ const (
 	codeInstanceNotFound = "InvalidInstanceID.NotFound"
 	codeGroupNotFound    = "InvalidGroup.NotFound"
 	codeKeyPairNotFound  = "InvalidKeyPair.NotFound"
+	codeVolumeNotFound   = "InvalidVolume.NotFound"
+	// codeInterfaceNotFound is EC2's code for an unknown network interface.
+	codeInterfaceNotFound = "InvalidNetworkInterfaceID.NotFound"
 
 	codeGroupDuplicate      = "InvalidGroup.Duplicate"
 	codeKeyPairDuplicate    = "InvalidKeyPair.Duplicate"

@@ -451,7 +451,7 @@ func (c *Client) nameNodes(ctx context.Context, pool string, nodes []Node) []err
 				Resources: append([]string{n.InstanceID}, n.attached...),
 				Tags:      ec2Tags(map[string]string{TagName: n.Hostname}),
 			}
-			err := c.retryOn(ctx, []string{codeInstanceNotFound}, func() error {
+			err := c.retryOn(ctx, []string{codeInstanceNotFound, codeVolumeNotFound, codeInterfaceNotFound}, func() error {
 				_, err := c.EC2.CreateTags(ctx, in)
 				return err
 			})

@@ -23,6 +23,7 @@ func (c *Client) EnsureKeyPair(ctx context.Context, p Pool) error {
 	if err != nil {
 		return fmt.Errorf("looking up key pair %s of %s: %w", name, p.ID(), err)
 	}
+	deleted := false
 	if len(out.KeyPairs) > 0 {
 		if p.PublicKey != "" && sameKey(aws.ToString(out.KeyPairs[0].PublicKey), p.PublicKey) {
 			return nil
@@ -30,19 +31,41 @@ func (c *Client) EnsureKeyPair(ctx context.Context, p Pool) error {
 		if err := c.DeleteKeyPair(ctx, name); err != nil {
 			return err
 		}
+		deleted = true
 		c.progress("deleted key pair", map[string]any{"pool": p.ID(), "key_pair": name})
 	}
 	if p.PublicKey == "" {
 		return nil
 	}
-	_, err = c.EC2.ImportKeyPair(ctx, &ec2.ImportKeyPairInput{
-		KeyName:           aws.String(name),
-		PublicKeyMaterial: []byte(p.PublicKey),
-		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeKeyPair, Tags: ec2Tags(map[string]string{
-			TagCluster: p.Cluster, TagPool: p.Name, ClusterTag(p.Cluster): "owned",
-		})}},
-	})
-	if err != nil && !isCode(err, codeKeyPairDuplicate) {
+	importKey := func() error {
+		_, err := c.EC2.ImportKeyPair(ctx, &ec2.ImportKeyPairInput{
+			KeyName:           aws.String(name),
+			PublicKeyMaterial: []byte(p.PublicKey),
+			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeKeyPair, Tags: ec2Tags(map[string]string{
+				TagCluster: p.Cluster, TagPool: p.Name, ClusterTag(p.Cluster): "owned",
+			})}},
+		})
+		return err
+	}
+	if deleted {
+		// Right after the delete EC2 may still know the old key pair (eventual consistency):
+		// a duplicate then means "not yet", not "someone else's key".
+		err = c.retryOn(ctx, []string{codeKeyPairDuplicate}, importKey)
+	} else {
+		err = importKey()
+	}
+	if isCode(err, codeKeyPairDuplicate) {
+		// Made meanwhile by someone else (or never gone): fine only if it holds this key.
+		again, derr := c.EC2.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{
+			Filters:          []types.Filter{{Name: aws.String("key-name"), Values: []string{name}}},
+			IncludePublicKey: aws.Bool(true),
+		})
+		if derr == nil && len(again.KeyPairs) > 0 && sameKey(aws.ToString(again.KeyPairs[0].PublicKey), p.PublicKey) {
+			return nil
+		}
+		return fmt.Errorf("key pair %s of %s holds another key and cannot be replaced now (%w): apply again", name, p.ID(), err)
+	}
+	if err != nil {
 		return fmt.Errorf("importing key pair %s of %s: %w", name, p.ID(), err)
 	}
 	c.progress("imported key pair", map[string]any{"pool": p.ID(), "key_pair": name})

@@ -112,13 +112,15 @@ func nodeOf(i types.Instance) Node {
 	if r := tags[TagRoles]; r != "" {
 		n.Roles = strings.Split(r, ",")
 	}
+	// Named with the node: its root volume and primary network interface, which the launch
+	// made; never a volume or interface attached later (CSI, CNI), which have names of their own.
 	for _, bd := range i.BlockDeviceMappings {
-		if bd.Ebs != nil && aws.ToString(bd.Ebs.VolumeId) != "" {
+		if bd.Ebs != nil && aws.ToString(bd.Ebs.VolumeId) != "" && aws.ToString(bd.DeviceName) == aws.ToString(i.RootDeviceName) {
 			n.attached = append(n.attached, aws.ToString(bd.Ebs.VolumeId))
 		}
 	}
 	for _, ni := range i.NetworkInterfaces {
-		if id := aws.ToString(ni.NetworkInterfaceId); id != "" {
+		if id := aws.ToString(ni.NetworkInterfaceId); id != "" && ni.Attachment != nil && aws.ToInt32(ni.Attachment.DeviceIndex) == 0 {
 			n.attached = append(n.attached, id)
 		}
 	}
@@ -143,6 +145,8 @@ type Outcome struct {
 	// Warnings are failures that leave the pool working, such as a node that could not be
 	// named: the next Reconcile retries them.
 	Warnings []error
+	// Launched says a RunInstances was sent: instances may exist even when Reconcile failed.
+	Launched bool
 }
 
 // Reconcile makes EC2 match p, starting from the nodes it has now (which also adopts the
@@ -163,16 +167,30 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome
 	if err := c.EnsureKeyPair(ctx, p); err != nil {
 		return out, err
 	}
-	nodes := slices.Clone(current)
-	sortNodes(nodes)
+	nodes, err := c.settle(ctx, p.ID(), current)
+	if err != nil {
+		return out, err
+	}
 
 	if surplus := len(nodes) - p.Quantity; surplus > 0 {
+		// Nodes of another spec go first (a run killed during a roll leaves old and new nodes),
+		// then the newest: the lowest index, which others join through, goes last.
+		slices.SortStableFunc(nodes, func(a, b Node) int {
+			if (a.Spec == hash) != (b.Spec == hash) {
+				if a.Spec == hash {
+					return -1
+				}
+				return 1
+			}
+			return a.Index - b.Index
+		})
 		remove := nodes[len(nodes)-surplus:]
 		c.progress("scaling node pool down", map[string]any{"pool": p.ID(), "remove": len(remove), "to": p.Quantity})
 		if err := c.TerminateAndWait(ctx, p.ID(), instanceIDs(remove)); err != nil {
 			return out, err
 		}
 		nodes = nodes[:len(nodes)-surplus]
+		sortNodes(nodes)
 	}
 
 	for i := range nodes {
@@ -183,6 +201,7 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome
 		c.progress("replacing node", map[string]any{"pool": p.ID(), "instance_id": old.InstanceID, "hostname": old.Hostname})
 		fresh, err := c.Launch(ctx, p, hash, sgIDs, 1, out.Next)
 		out.Next++
+		out.Launched = true
 		if err != nil {
 			return out, fmt.Errorf("replacing %s (%s): %w", old.Hostname, old.InstanceID, err)
 		}
@@ -196,6 +215,7 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome
 		c.progress("launching nodes", map[string]any{"pool": p.ID(), "count": missing})
 		fresh, err := c.Launch(ctx, p, hash, sgIDs, missing, out.Next)
 		out.Next += missing
+		out.Launched = true
 		if err != nil {
 			return out, err
 		}
@@ -205,6 +225,37 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome
 	out.Warnings = c.nameNodes(ctx, p.ID(), nodes)
 	out.Nodes = nodes
 	return out, nil
+}
+
+// settle waits until the pending nodes among current run (the adopted instances of a run killed
+// right after its launch), so they are recorded and named with their addresses and volumes.
+func (c *Client) settle(ctx context.Context, pool string, current []Node) ([]Node, error) {
+	nodes := slices.Clone(current)
+	sortNodes(nodes)
+	var pending []string
+	for _, n := range nodes {
+		if n.State == "pending" {
+			pending = append(pending, n.InstanceID)
+		}
+	}
+	if len(pending) == 0 {
+		return nodes, nil
+	}
+	c.progress("waiting for pending nodes", map[string]any{"pool": pool, "count": len(pending)})
+	running, err := c.waitRunning(ctx, pool, pending)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]Node{}
+	for _, i := range running {
+		byID[aws.ToString(i.InstanceId)] = nodeOf(i)
+	}
+	for i, n := range nodes {
+		if fresh, ok := byID[n.InstanceID]; ok {
+			nodes[i] = fresh
+		}
+	}
+	return nodes, nil
 }
 
 // NextIndex is the next free node index: at least floor (1 when zero) and past every node's.

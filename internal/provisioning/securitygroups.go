@@ -99,7 +99,7 @@ func normalCIDR(s string) string {
 func ruleCounts(rules []Rule) (ipv4, ipv6 int) {
 	for _, r := range rules {
 		switch {
-		case r.CIDR == "":
+		case r.CIDR == "" || strings.HasPrefix(r.CIDR, "group:") || r.CIDR == "prefix-list":
 			ipv4++
 			ipv6++
 		case strings.Contains(r.CIDR, ":"):
@@ -214,7 +214,11 @@ func (c *Client) ensureManagedGroup(ctx context.Context, p Pool, g *types.Securi
 			return id, nil
 		case isCode(err, codePermissionDuplicate) && attempt < c.retry().Attempts:
 			// Another pool added one of them meanwhile, and then EC2 adds none of the
-			// request's rules: read the group again and add what is still missing.
+			// request's rules: read the group again, after a pause (a read right away may not
+			// show the new rule yet), and add what is still missing.
+			if err := sleep(ctx, c.retry().backoff(attempt)); err != nil {
+				return "", err
+			}
 			fresh, rerr := c.lookupGroup(ctx, vpc, types.Filter{Name: aws.String("group-id"), Values: []string{id}})
 			if rerr != nil {
 				return "", fmt.Errorf("reading rules of %s (%s): %w", ManagedSecurityGroup, id, rerr)

@@ -19,6 +19,9 @@ const (
 	ReservedTags = 10
 	// MaxUserTags is what is left for the template's tags.
 	MaxUserTags = MaxTags - ReservedTags
+	// MaxSecurityGroups is how many security groups EC2 attaches to one network interface at
+	// most (the quota is 5 by default, adjustable to 16).
+	MaxSecurityGroups = 16
 	// MaxUserData is what EC2 takes as user data, in raw form, before base64 encoding
 	// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
 	MaxUserData = 16 * 1024
