@@ -6,7 +6,7 @@
 #   tools/tools.sh [TOOL...]   install the named tools (default: all)
 #   tools/tools.sh env         print the export lines the Makefile and tests use
 #
-# Tools: terraform opentofu moto tfplugindocs golangci-lint goreleaser apt.
+# Tools: terraform opentofu moto tfplugindocs golangci-lint goreleaser apt sandbox.
 set -euo pipefail
 
 TERRAFORM_VERSION=1.5.7
@@ -15,6 +15,9 @@ MOTO_VERSION=5.2.5
 TFPLUGINDOCS_VERSION=0.25.0
 GOLANGCI_LINT_VERSION=2.15.0
 GORELEASER_VERSION=2.15.1
+# SANDBOX_ROOT_VERSION names the recipe of the node sandbox's root (install_sandbox): bump it
+# whenever the recipe changes, so every cache builds the new root beside the old one.
+SANDBOX_ROOT_VERSION=1
 
 CACHE=${EC2K8S_TOOLS:-$HOME/.cache/ec2k8s-tools}
 TERRAFORM_DIR=$CACHE/terraform-$TERRAFORM_VERSION
@@ -23,6 +26,7 @@ MOTO_DIR=$CACHE/moto-$MOTO_VERSION
 TFPLUGINDOCS_DIR=$CACHE/tfplugindocs-$TFPLUGINDOCS_VERSION
 GOLANGCI_DIR=$CACHE/golangci-lint-$GOLANGCI_LINT_VERSION
 GORELEASER_DIR=$CACHE/goreleaser-$GORELEASER_VERSION
+SANDBOX_ROOT=$CACHE/debian-trixie-root-$SANDBOX_ROOT_VERSION
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 
@@ -35,6 +39,7 @@ export EC2K8S_MOTO_SERVER=$MOTO_DIR/bin/moto_server
 export EC2K8S_TFPLUGINDOCS=$TFPLUGINDOCS_DIR/bin/tfplugindocs
 export EC2K8S_GOLANGCI_LINT=$GOLANGCI_DIR/bin/golangci-lint
 export EC2K8S_GORELEASER=$GORELEASER_DIR/bin/goreleaser
+export EC2K8S_SANDBOX_ROOT=$SANDBOX_ROOT
 ENV
 }
 
@@ -105,6 +110,10 @@ install_apt() {
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   command -v cloud-init >/dev/null || missing+=(cloud-init)
   command -v openssl >/dev/null || missing+=(openssl)
+  # The node sandbox: debootstrap builds its root; ip(8) to look into namespaces (the sandbox
+  # itself runs the root's own ip, from the iproute2 the recipe includes).
+  command -v debootstrap >/dev/null || [[ -x /usr/sbin/debootstrap ]] || missing+=(debootstrap)
+  command -v ip >/dev/null || [[ -x /usr/sbin/ip ]] || missing+=(iproute2)
   # go test -race needs cgo: a C compiler and the C library's headers.
   command -v gcc >/dev/null || missing+=(gcc)
   [[ -f /usr/include/stdio.h ]] || missing+=(libc6-dev)
@@ -116,6 +125,76 @@ install_apt() {
   DEBIAN_FRONTEND=noninteractive quiet $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# debian_mirror prints the Debian archive this machine's apt uses (deb822 .sources or one-line
+# .list entries; the first URI ending in /debian), or deb.debian.org. EC2K8S_DEBIAN_MIRROR wins.
+debian_mirror() {
+  if [[ -n ${EC2K8S_DEBIAN_MIRROR:-} ]]; then
+    echo "$EC2K8S_DEBIAN_MIRROR"
+    return
+  fi
+  local f uri
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    uri=$(awk '
+      /^[[:space:]]*#/ { next }
+      $1 == "URIs:" { for (i = 2; i <= NF; i++) print $i; next }
+      $1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ && $i !~ /=/) { print $i; break } }
+    ' "$f" | grep -E '^https?://.*/debian/?$' | head -1 || true)
+    if [[ -n $uri ]]; then
+      echo "${uri%/}"
+      return
+    fi
+  done
+  echo http://deb.debian.org/debian
+}
+
+# install_sandbox builds the root of the node sandbox (internal/nodesandbox): a minimal Debian
+# trixie with cloud-init, whose cloud-init uses only the NoCloud seed, configures no network and
+# no locale, and needs no network of its own. It is built as root (debootstrap) into
+# $SANDBOX_ROOT.tmp and renamed, and never changed afterwards: each boot overlays it.
+install_sandbox() {
+  [[ -x $SANDBOX_ROOT/usr/bin/cloud-init ]] && return 0
+  local sudo=
+  [[ $(id -u) == 0 ]] || sudo=sudo
+  command -v debootstrap >/dev/null || [[ -x /usr/sbin/debootstrap ]] || install_apt
+  local mirror tmp=$SANDBOX_ROOT.tmp
+  mirror=$(debian_mirror)
+  log "building the node sandbox root (debootstrap trixie from $mirror)"
+  # An interrupted debootstrap leaves /proc and /sys mounted in the root it was building:
+  # unmount them before removing it (and never let rm cross into another file system).
+  local m
+  awk -v d="$tmp/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+    $sudo umount -l "$m" || true
+  done
+  $sudo rm -rf --one-file-system "$tmp"
+  # debootstrap needs /usr/sbin on PATH (chroot, mknod), which non-login root shells may lack.
+  # iproute2: a real node has ip(8); without it cloud-init warns that it cannot print the
+  # network, and the sandbox uses it to bring up its loopback addresses.
+  PATH=$PATH:/usr/sbin:/sbin quiet $sudo debootstrap --variant=minbase \
+    --include=cloud-init,curl,ca-certificates,python3-cffi-backend,iproute2 trixie "$tmp" "$mirror"
+  # Nothing of this machine stays in the root; the package cache is not needed.
+  $sudo rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp/var/log/bootstrap.log"
+  echo localhost | $sudo tee "$tmp/etc/hostname" >/dev/null
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' | $sudo tee "$tmp/etc/hosts" >/dev/null
+  $sudo rm -f "$tmp/etc/resolv.conf" && $sudo touch "$tmp/etc/resolv.conf"
+  $sudo tee "$tmp/etc/cloud/cloud.cfg.d/90_ec2k8s_sandbox.cfg" >/dev/null <<'CFG'
+# ec2k8s node sandbox (tools/tools.sh): the user data comes from the NoCloud seed that
+# internal/nodesandbox writes; no other datasource is tried, and no None fallback hides a
+# missing seed. The sandbox has no network but its own loopback stubs: cloud-init configures
+# no network and no locale, and nothing here needs an archive (payloads cannot use packages:).
+datasource_list: [NoCloud]
+network:
+  config: disabled
+locale: false
+# The sandbox's / is an overlay on no block device: there is nothing to grow, and resizefs
+# would warn (a recoverable error) where a real node's would succeed.
+resize_rootfs: false
+# The root has no OpenSSH: no host keys to generate (each would be a recoverable error).
+ssh_genkeytypes: []
+CFG
+  $sudo rm -rf --one-file-system "$SANDBOX_ROOT" && $sudo mv "$tmp" "$SANDBOX_ROOT"
+}
+
 install() {
   case $1 in
   terraform) install_terraform ;;
@@ -125,6 +204,7 @@ install() {
   golangci-lint) go_tool "$GOLANGCI_DIR" "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$GOLANGCI_LINT_VERSION" golangci-lint ;;
   goreleaser) go_tool "$GORELEASER_DIR" "github.com/goreleaser/goreleaser/v2@v$GORELEASER_VERSION" goreleaser ;;
   apt) install_apt ;;
+  sandbox) install_sandbox ;;
   *) echo "tools.sh: unknown tool $1" >&2; exit 2 ;;
   esac
 }
@@ -136,7 +216,7 @@ main() {
   fi
   mkdir -p "$CACHE"
   local tools=("$@")
-  ((${#tools[@]})) || tools=(moto terraform opentofu tfplugindocs golangci-lint goreleaser apt)
+  ((${#tools[@]})) || tools=(moto terraform opentofu tfplugindocs golangci-lint goreleaser apt sandbox)
   for t in "${tools[@]}"; do install "$t"; done
 }
 main "$@"
