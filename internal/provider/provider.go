@@ -165,6 +165,7 @@ func (p *ec2k8sProvider) Resources(context.Context) []func() resource.Resource {
 func (p *ec2k8sProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newIAMPolicyDataSource,
+		newNodeIAMPolicyDataSource,
 		newCallerIdentityDataSource,
 	}
 }
