@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,8 +20,9 @@ const (
 var defaultVersions = map[string]string{"rke2": "v1.33.5+rke2r1", "k3s": "v1.33.5+k3s1"}
 
 var (
-	versionRe      = map[string]*regexp.Regexp{"rke2": regexp.MustCompile(`^v1\.([0-9]+)\.([0-9]+)\+rke2r([0-9]+)$`), "k3s": regexp.MustCompile(`^v1\.([0-9]+)\.([0-9]+)\+k3s([0-9]+)$`)}
-	networkPlugins = map[string][]string{"rke2": {"canal", "calico", "cilium", "flannel", "none"}, "k3s": {"flannel", "calico", "cilium", "none"}}
+	versionRe = map[string]*regexp.Regexp{"rke2": regexp.MustCompile(`^v1\.([0-9]+)\.([0-9]+)\+rke2r([0-9]+)$`), "k3s": regexp.MustCompile(`^v1\.([0-9]+)\.([0-9]+)\+k3s([0-9]+)$`)}
+	// k3s bundles only flannel; with "none" the user brings a CNI. The others are rke2's.
+	networkPlugins = map[string][]string{"rke2": {"canal", "calico", "cilium", "flannel", "none"}, "k3s": {"flannel", "none"}}
 	clusterNameRe  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$`)
 	hostPrefixRe   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,48})$`)
 )
@@ -85,7 +87,11 @@ func ValidateVersion(dist, v string) error {
 
 // ValidateNetworkPlugin checks that dist can run plugin.
 func ValidateNetworkPlugin(dist, plugin string) error {
-	return oneOf(dist+" network plugin", plugin, networkPlugins[dist])
+	err := oneOf(dist+" network plugin", plugin, networkPlugins[dist])
+	if err != nil && dist == "k3s" && slices.Contains(networkPlugins["rke2"], plugin) {
+		return fmt.Errorf("k3s runs flannel or none, not %s: %s ships with rke2, so use distribution = \"rke2\" for it (or network_plugin = \"none\" and install it yourself)", plugin, plugin)
+	}
+	return err
 }
 
 // CheckNetworkPolicy checks that the network plugin enforces NetworkPolicy when asked to.

@@ -63,7 +63,7 @@ func TestAccCluster_lifecycle(t *testing.T) {
 			},
 			{
 				Config:      clusterOnly(moto, "distribution = \"k3s\"\nkubernetes_version = \"v1.33.5+k3s1\"\nnetwork_plugin = \"canal\""),
-				ExpectError: acctest.ErrorRe(`"canal" is not a supported k3s network plugin`),
+				ExpectError: acctest.ErrorRe(`k3s runs flannel or none, not canal: canal ships with rke2, so use distribution = "rke2"`),
 			},
 			{
 				Config:      clusterOnly(moto, "distribution = \"k3s\"\nkubernetes_version = \"v1.33.5+k3s1\"\nnetwork_plugin = \"flannel\""),

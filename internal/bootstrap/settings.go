@@ -1,0 +1,197 @@
+package bootstrap
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Defaults of the cluster network: RKE2's and k3s's own.
+const (
+	DefaultClusterCIDR = "10.42.0.0/16"
+	DefaultServiceCIDR = "10.43.0.0/16"
+	DefaultClusterDNS  = "10.43.0.10"
+)
+
+// Container runtimes a cluster can use; docker only with k3s (RKE2 dropped it).
+var ContainerRuntimes = []string{"containerd", "docker"}
+
+var installScriptURLs = map[string]string{"rke2": "https://get.rke2.io", "k3s": "https://get.k3s.io"}
+
+// DefaultInstallScriptURL is the distribution's own install script.
+func DefaultInstallScriptURL(dist string) string { return installScriptURLs[dist] }
+
+// ValidateURL checks an http(s) URL.
+func ValidateURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL, such as https://get.rke2.io", s)
+	}
+	return nil
+}
+
+// ValidateCIDRs checks a cluster or service CIDR: one CIDR, or an IPv4 and an IPv6 one separated
+// by a comma (dual stack), each a network address.
+func ValidateCIDRs(s string) error {
+	parts := strings.Split(s, ",")
+	if len(parts) > 2 {
+		return fmt.Errorf("%q: give one CIDR, or an IPv4 and an IPv6 CIDR separated by a comma", s)
+	}
+	families := map[bool]bool{}
+	for _, part := range parts {
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR block such as %s", part, DefaultClusterCIDR)
+		}
+		if p.Masked() != p {
+			return fmt.Errorf("%q is not a network address: did you mean %s?", part, p.Masked())
+		}
+		if families[p.Addr().Is4()] {
+			return fmt.Errorf("%q: two CIDRs of the same address family", s)
+		}
+		families[p.Addr().Is4()] = true
+	}
+	return nil
+}
+
+// ValidateIP checks an IP address.
+func ValidateIP(s string) error {
+	if _, err := netip.ParseAddr(s); err != nil {
+		return fmt.Errorf("%q is not an IP address, such as %s", s, DefaultClusterDNS)
+	}
+	return nil
+}
+
+// CheckNetwork checks the cluster network as a whole: pod and service CIDRs apart, the DNS
+// service address inside the service CIDR.
+func CheckNetwork(clusterCIDR, serviceCIDR, clusterDNS string) error {
+	for _, bad := range []error{ValidateCIDRs(clusterCIDR), ValidateCIDRs(serviceCIDR), ValidateIP(clusterDNS)} {
+		if bad != nil {
+			return nil //nolint:nilerr // NO-OP: the attribute validators report these
+		}
+	}
+	for _, c := range strings.Split(clusterCIDR, ",") {
+		for _, s := range strings.Split(serviceCIDR, ",") {
+			if a, b := netip.MustParsePrefix(c), netip.MustParsePrefix(s); a.Overlaps(b) {
+				return fmt.Errorf("cluster_cidr %s and service_cidr %s overlap: pods and services need address ranges of their own", c, s)
+			}
+		}
+	}
+	dns := netip.MustParseAddr(clusterDNS)
+	for _, s := range strings.Split(serviceCIDR, ",") {
+		if netip.MustParsePrefix(s).Contains(dns) {
+			return nil
+		}
+	}
+	return fmt.Errorf("cluster_dns %s is not in service_cidr %s: the DNS service gets its address from the service range", clusterDNS, serviceCIDR)
+}
+
+// ValidateRegistrationAddress checks the address nodes join and users reach the API by: an IP
+// address or a DNS name, without scheme or port.
+func ValidateRegistrationAddress(s string) error {
+	if ValidateIP(s) == nil {
+		return nil
+	}
+	if !dnsNameRe.MatchString(s) || len(s) > 253 {
+		return fmt.Errorf("%q is not an IP address or a DNS name: give the address alone, such as k8s.example.com, without https:// or a port", s)
+	}
+	return nil
+}
+
+var (
+	dnsNameRe   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	installEnvs = map[string]*regexp.Regexp{"rke2": regexp.MustCompile(`^INSTALL_RKE2_[A-Z0-9_]+$`), "k3s": regexp.MustCompile(`^INSTALL_K3S_[A-Z0-9_]+$`)}
+	// installEnvOwned are the variables the provider sets itself from other attributes.
+	installEnvOwned = []string{"INSTALL_RKE2_VERSION", "INSTALL_RKE2_TYPE", "INSTALL_K3S_VERSION", "INSTALL_K3S_EXEC",
+		"INSTALL_K3S_SKIP_START", "INSTALL_K3S_SKIP_ENABLE", "INSTALL_RKE2_SKIP_START", "INSTALL_RKE2_SKIP_ENABLE"}
+)
+
+// ValidateInstallEnv checks the extra variables of the install script: each an INSTALL_* variable
+// of the distribution's script, none of those the provider sets from other attributes.
+func ValidateInstallEnv(dist string, env map[string]string) []error {
+	var errs []error
+	for _, k := range sortedKeys(env) {
+		switch {
+		case slices.Contains(installEnvOwned, k):
+			errs = append(errs, fmt.Errorf("%s is set by the provider (from kubernetes_version and the pool's roles); remove it from install_env", k))
+		case installEnvs[dist] != nil && !installEnvs[dist].MatchString(k):
+			prefix := map[string]string{"rke2": "INSTALL_RKE2_", "k3s": "INSTALL_K3S_"}[dist]
+			errs = append(errs, fmt.Errorf("%q is not a variable of the %s install script: use %s* variables, such as %sARTIFACT_PATH", k, dist, prefix, prefix))
+		case strings.ContainsAny(env[k], "\n\x00"):
+			errs = append(errs, fmt.Errorf("%s: the value holds a newline", k))
+		}
+	}
+	return errs
+}
+
+// ValidateContainerRuntime checks the container runtime against the distribution.
+func ValidateContainerRuntime(dist, runtime string) error {
+	if err := oneOf("container runtime", runtime, ContainerRuntimes); err != nil {
+		return err
+	}
+	if runtime == "docker" && dist != "k3s" {
+		return fmt.Errorf("%s has no docker runtime: use container_runtime = \"containerd\", or distribution = \"k3s\" (k3s runs on docker with docker: true)", dist)
+	}
+	return nil
+}
+
+// ValidateRegistry checks a registry host for system_default_registry: host[:port], no scheme.
+func ValidateRegistry(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = s, ""
+	}
+	if strings.Contains(s, "/") || !dnsNameRe.MatchString(host) && ValidateIP(host) != nil || port != "" && !portRe.MatchString(port) {
+		return fmt.Errorf("%q is not a registry host: give host[:port], such as registry.example.com:5000, without https://", s)
+	}
+	return nil
+}
+
+var portRe = regexp.MustCompile(`^[1-9][0-9]{0,4}$`)
+
+// ValidateCron checks a five-field cron schedule, such as "0 */12 * * *".
+func ValidateCron(s string) error {
+	fields := strings.Fields(s)
+	if len(fields) != 5 {
+		return fmt.Errorf("%q is not a cron schedule: give five fields (minute hour day month weekday), such as \"0 */12 * * *\"", s)
+	}
+	for _, f := range fields {
+		if !cronFieldRe.MatchString(f) {
+			return fmt.Errorf("%q: %q is not a cron field", s, f)
+		}
+	}
+	return nil
+}
+
+var cronFieldRe = regexp.MustCompile(`^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$`)
+
+// ValidateS3Bucket checks an S3 bucket name (S3's naming rules).
+func ValidateS3Bucket(s string) error {
+	if len(s) < 3 || len(s) > 63 || !bucketRe.MatchString(s) || strings.Contains(s, "..") || ValidateIP(s) == nil {
+		return fmt.Errorf("%q is not an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit", s)
+	}
+	return nil
+}
+
+var bucketRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
+
+// ValidateS3Folder checks a folder (key prefix) in a bucket.
+func ValidateS3Folder(s string) error {
+	if s == "" || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//") || strings.ContainsAny(s, "*?\\ ") {
+		return fmt.Errorf("%q is not a folder: give a key prefix such as etcd/demo, without leading or trailing '/', spaces or wildcards", s)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
