@@ -125,8 +125,27 @@ func CheckUpgrade(dist, from, to string) error {
 	return nil
 }
 
+// CompareVersions orders two releases of dist: negative when a is older than b, zero when
+// equal, positive when newer; a release it cannot read counts as equal.
+func CompareVersions(dist, a, b string) int {
+	pa, pb := parse(dist, a), parse(dist, b)
+	if pa == nil || pb == nil {
+		return 0
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return pa[i] - pb[i]
+		}
+	}
+	return 0
+}
+
 func parse(dist, v string) []int {
-	m := versionRe[dist].FindStringSubmatch(v)
+	re, ok := versionRe[dist]
+	if !ok {
+		return nil
+	}
+	m := re.FindStringSubmatch(v)
 	if m == nil {
 		return nil
 	}

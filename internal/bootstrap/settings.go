@@ -169,24 +169,6 @@ func ValidateCron(s string) error {
 
 var cronFieldRe = regexp.MustCompile(`^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$`)
 
-// ValidateS3Bucket checks an S3 bucket name (S3's naming rules).
-func ValidateS3Bucket(s string) error {
-	if len(s) < 3 || len(s) > 63 || !bucketRe.MatchString(s) || strings.Contains(s, "..") || ValidateIP(s) == nil {
-		return fmt.Errorf("%q is not an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit", s)
-	}
-	return nil
-}
-
-var bucketRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
-
-// ValidateS3Folder checks a folder (key prefix) in a bucket.
-func ValidateS3Folder(s string) error {
-	if s == "" || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//") || strings.ContainsAny(s, "*?\\ ") {
-		return fmt.Errorf("%q is not a folder: give a key prefix such as etcd/demo, without leading or trailing '/', spaces or wildcards", s)
-	}
-	return nil
-}
-
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -2,110 +2,121 @@ package bootstrap
 
 import (
 	"bytes"
-	"encoding/json"
+	"compress/gzip"
 	"fmt"
-	"sort"
 	"strings"
-	"text/template"
+
+	"gopkg.in/yaml.v3"
 )
 
-// Node is what a node of a pool is told at boot. It is the same for every node of one launch:
-// each node derives its own name from IndexBase plus its EC2 AMI launch index.
-//
-// GOTCHA: the JSON encoding of Node (without IndexBase) is part of a pool's spec hash, and a new
-// hash replaces every node. The names in the json tags are therefore fixed; a new field must be
-// omitempty, so that nodes made before it existed keep their hash while it is unset.
-type Node struct {
-	Cluster           string            `json:"cluster"`
-	Distribution      string            `json:"distribution"`
-	KubernetesVersion string            `json:"kubernetes_version"`
-	NetworkPlugin     string            `json:"network_plugin,omitempty"`
-	CloudProvider     string            `json:"cloud_provider,omitempty"`
-	Pool              string            `json:"pool"`
-	HostnamePrefix    string            `json:"hostname_prefix"`
-	IndexBase         int               `json:"-"`
-	Roles             []string          `json:"roles"`
-	Labels            map[string]string `json:"labels,omitempty"`
-	Taints            []string          `json:"taints,omitempty"`
-	UsePrivateAddress bool              `json:"use_private_address,omitempty"`
-	Engine            Engine            `json:"engine,omitzero"`
-	ExtraUserData     string            `json:"extra_user_data,omitempty"`
+// MaxUserData is what EC2 takes as user data, in raw form, before base64 encoding
+// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
+const MaxUserData = 16 * 1024
+
+// cloudConfig is the part of cloud-init's config the nodes use.
+type cloudConfig struct {
+	WriteFiles []writeFile `yaml:"write_files"`
+	RunCmd     [][]string  `yaml:"runcmd"`
 }
 
-// Engine is the container engine settings of a node template (Rancher's "engine options").
-type Engine struct {
-	InstallURL         string            `json:"install_url,omitempty"`
-	RegistryMirrors    []string          `json:"registry_mirrors,omitempty"`
-	InsecureRegistries []string          `json:"insecure_registries,omitempty"`
-	Labels             map[string]string `json:"labels,omitempty"`
-	Options            map[string]string `json:"options,omitempty"`
-	Env                map[string]string `json:"env,omitempty"`
-	StorageDriver      string            `json:"storage_driver,omitempty"`
+type writeFile struct {
+	Path        string `yaml:"path"`
+	Permissions string `yaml:"permissions"`
+	Owner       string `yaml:"owner"`
+	Content     string `yaml:"content"`
 }
 
-// hostnameScript names the node from instance metadata (IMDSv2 only) and its launch index.
-var hostnameScript = template.Must(template.New("hostname").Option("missingkey=error").Parse(`#!/bin/sh
-# Names this node {{ .HostnamePrefix }}<n>, n = {{ .IndexBase }} + its EC2 AMI launch index.
-set -eu
-imds=http://169.254.169.254/latest
-token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$imds/api/token")
-index=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/ami-launch-index")
-hostnamectl set-hostname "{{ .HostnamePrefix }}$(( {{ .IndexBase }} + index ))"
-`))
+// userMergeType makes cloud-init add the template's own cloud-config to the node's instead of
+// replacing it: by default a later part's write_files or runcmd replace the earlier part's.
+const userMergeType = "list(append)+dict(no_replace,recurse_list)+str()"
 
-// userDataTemplate is a placeholder bootstrap until the Kubernetes install is rendered: it names
-// the node and records its settings.
-var userDataTemplate = template.Must(template.New("user-data").Option("missingkey=error").Parse(`#cloud-config
-# ec2k8s node bootstrap: cluster {{ .Cluster }}, pool {{ .Pool }}
-write_files:
-  - path: /etc/ec2k8s/node.json
-    permissions: "0600"
-    content: |
-      {{ .NodeJSON }}
-  - path: /usr/local/sbin/ec2k8s-hostname
-    permissions: "0755"
-    content: |
-{{ .Script }}
-runcmd:
-  - [/usr/local/sbin/ec2k8s-hostname]
-`))
+// mimeBoundary separates the parts of a user data with the template's own cloud-config.
+const mimeBoundary = "==ec2k8s-user-data=="
 
-// HostnameScript renders the shell script that names the node.
-func HostnameScript(n Node) (string, error) {
-	var buf bytes.Buffer
-	if err := hostnameScript.Execute(&buf, n); err != nil {
-		return "", fmt.Errorf("bootstrap: rendering the hostname script: %w", err)
-	}
-	return buf.String(), nil
-}
-
-// UserData renders the cloud-init user data of n.
-func UserData(n Node) ([]byte, error) {
-	roles := append([]string(nil), n.Roles...)
-	sort.Strings(roles)
-	n.Roles = roles
-	nodeJSON, err := json.Marshal(n)
+// Render is the user data of a launch's nodes, uncompressed: a cloud-config that writes the
+// node's files (its config drop-ins, registries, CAs on the node that starts the cluster...)
+// and runs its bootstrap script; then the template's own user_data, run after it.
+func Render(n Node, l Launch) (string, error) {
+	fs, err := files(n, l)
 	if err != nil {
-		return nil, fmt.Errorf("bootstrap: encoding node settings: %w", err)
+		return "", err
 	}
-	script, err := HostnameScript(n)
+	script, err := Script(n, l)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	var buf bytes.Buffer
-	err = userDataTemplate.Execute(&buf, map[string]any{
-		"Cluster": n.Cluster, "Pool": n.Pool, "NodeJSON": string(nodeJSON), "Script": indent(script, "      "),
-	})
+	cc := cloudConfig{RunCmd: [][]string{{ScriptPath}}}
+	for _, f := range fs {
+		cc.WriteFiles = append(cc.WriteFiles, writeFile{Path: f.Path, Permissions: f.Permissions, Owner: "root:root", Content: f.Content})
+	}
+	cc.WriteFiles = append(cc.WriteFiles, writeFile{Path: ScriptPath, Permissions: "0700", Owner: "root:root", Content: script})
+	extra := n.ExtraUserData
+	shell := strings.HasPrefix(extra, "#!")
+	if shell {
+		cc.WriteFiles = append(cc.WriteFiles, writeFile{Path: userScriptPath, Permissions: "0700", Owner: "root:root", Content: extra})
+		cc.RunCmd = append(cc.RunCmd, []string{userScriptPath})
+	}
+	body, err := marshalYAML(cc)
 	if err != nil {
-		return nil, fmt.Errorf("bootstrap: rendering user data: %w", err)
+		return "", err
 	}
-	return buf.Bytes(), nil
+	init := ""
+	if l.Init {
+		init = ", starts the cluster"
+	}
+	ours := fmt.Sprintf("#cloud-config\n# ec2k8s: cluster %s, node pool %s (%s)%s\n%s", n.Cluster, n.Pool, strings.Join(n.Roles, ", "), init, body)
+	switch {
+	case extra == "" || shell:
+		return ours, nil
+	case strings.HasPrefix(extra, "#cloud-config"):
+		return mime(ours, extra), nil
+	default:
+		return "", fmt.Errorf("bootstrap: the node template's user_data must start with #cloud-config or #! (a shell script)")
+	}
 }
 
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = prefix + l
+// mime joins the node's cloud-config and the template's as a MIME multipart user data, the
+// template's merged into the node's.
+func mime(ours, theirs string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%q\nMIME-Version: 1.0\n\n", mimeBoundary)
+	fmt.Fprintf(&b, "--%s\nContent-Type: text/cloud-config; charset=\"utf-8\"\nMIME-Version: 1.0\nContent-Disposition: attachment; filename=\"ec2k8s.cfg\"\n\n%s\n", mimeBoundary, ours)
+	fmt.Fprintf(&b, "--%s\nContent-Type: text/cloud-config; charset=\"utf-8\"\nMIME-Version: 1.0\nMerge-Type: %s\nContent-Disposition: attachment; filename=\"user-data.cfg\"\n\n%s\n", mimeBoundary, userMergeType, strings.TrimRight(theirs, "\n"))
+	fmt.Fprintf(&b, "--%s--\n", mimeBoundary)
+	return b.String()
+}
+
+// marshalYAML encodes v as YAML indented by two spaces, as cloud-init's and RKE2's docs write it.
+func marshalYAML(v any) ([]byte, error) {
+	var b bytes.Buffer
+	e := yaml.NewEncoder(&b)
+	e.SetIndent(2)
+	if err := e.Encode(v); err != nil {
+		return nil, fmt.Errorf("bootstrap: rendering YAML: %w", err)
 	}
-	return strings.Join(lines, "\n")
+	if err := e.Close(); err != nil {
+		return nil, fmt.Errorf("bootstrap: rendering YAML: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// UserData is the user data of a launch's nodes as EC2 gets it: Render, gzip-compressed when it
+// would not fit EC2's 16 KiB otherwise (cloud-init uncompresses it). compressed says so.
+func UserData(n Node, l Launch) (data []byte, compressed bool, err error) {
+	text, err := Render(n, l)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(text) <= MaxUserData {
+		return []byte(text), false, nil
+	}
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if _, err := w.Write([]byte(text)); err != nil {
+		return nil, false, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, false, err
+	}
+	return b.Bytes(), true, nil
 }

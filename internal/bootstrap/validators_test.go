@@ -22,34 +22,45 @@ func tool(t *testing.T, name string) string {
 	return p
 }
 
-func sampleNodes() map[string]Node {
-	base := Node{Cluster: "demo", Distribution: "rke2", KubernetesVersion: DefaultVersion("rke2"), NetworkPlugin: "canal",
-		CloudProvider: "none", Labels: map[string]string{"example.com/tier": "core"}, Taints: []string{"dedicated=core:NoSchedule"}}
-	out := map[string]Node{}
-	for name, roles := range map[string][]string{"etcd": {"etcd"}, "cp": {"controlplane"}, "workers": {"worker"}, "all": {"etcd", "controlplane", "worker"}} {
-		n := base
-		n.Pool, n.HostnamePrefix, n.IndexBase, n.Roles = name, "demo-"+name+"-", 7, roles
-		out[name] = n
+// cloudConfigParts are the cloud-configs of a user data: itself, or each part of a multipart.
+func cloudConfigParts(t *testing.T, ud string) []string {
+	t.Helper()
+	if !strings.HasPrefix(ud, "Content-Type: multipart/mixed") {
+		return []string{ud}
 	}
-	return out
+	var parts []string
+	for _, p := range strings.Split(ud, "--"+mimeBoundary)[1:] {
+		if strings.HasPrefix(p, "--") {
+			break
+		}
+		_, body, ok := strings.Cut(p, "\n\n")
+		if !ok {
+			t.Fatalf("a MIME part without a body:\n%s", p)
+		}
+		parts = append(parts, body)
+	}
+	return parts
 }
 
-// TestUserData_cloudInitSchema validates every role's user data with Debian's cloud-init.
-func TestUserData_cloudInitSchema(t *testing.T) {
+// TestRender_cloudInitSchema validates every golden case's user data with Debian's cloud-init.
+func TestRender_cloudInitSchema(t *testing.T) {
 	bin := tool(t, "cloud-init")
-	for name, n := range sampleNodes() {
-		t.Run(name, func(t *testing.T) {
-			ud, err := UserData(n)
+	p := fixturePKI()
+	for _, f := range fixtures() {
+		t.Run(f.name, func(t *testing.T) {
+			ud, err := Render(f.node, f.launch(p))
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := filepath.Join(t.TempDir(), "user-data")
-			if err := os.WriteFile(f, ud, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			out, err := exec.Command(bin, "schema", "--config-file", f).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "Valid cloud-config") {
-				t.Errorf("cloud-init schema: %v\n%s\n---\n%s", err, out, ud)
+			for i, part := range cloudConfigParts(t, ud) {
+				file := filepath.Join(t.TempDir(), "user-data")
+				if err := os.WriteFile(file, []byte(part), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				out, err := exec.Command(bin, "schema", "--config-file", file).CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "Valid schema") && !strings.Contains(string(out), "Valid cloud-config") {
+					t.Errorf("cloud-init schema, part %d: %v\n%s\n---\n%s", i, err, out, part)
+				}
 			}
 		})
 	}
@@ -63,13 +74,14 @@ func TestUserData_cloudInitSchema(t *testing.T) {
 	}
 }
 
-// TestHostnameScript_shellcheck checks the script each node runs, and that the user data
-// carries exactly that script.
-func TestHostnameScript_shellcheck(t *testing.T) {
+// TestScript_shellcheck checks the bootstrap script of every golden case, and that the user
+// data carries exactly that script.
+func TestScript_shellcheck(t *testing.T) {
 	bin := tool(t, "shellcheck")
-	for name, n := range sampleNodes() {
-		t.Run(name, func(t *testing.T) {
-			script, err := HostnameScript(n)
+	p := fixturePKI()
+	for _, f := range fixtures() {
+		t.Run(f.name, func(t *testing.T) {
+			script, err := Script(f.node, f.launch(p))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,10 +90,21 @@ func TestHostnameScript_shellcheck(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("shellcheck: %v\n%s\n---\n%s", err, out, script)
 			}
-			ud, _ := UserData(n)
-			if !strings.Contains(string(ud), indent(script, "      ")) {
-				t.Errorf("user data does not carry the checked script")
+			ud, _ := Render(f.node, f.launch(p))
+			if !strings.Contains(ud, indentBlock(script, "      ")) {
+				t.Errorf("the user data does not carry the checked script")
 			}
 		})
 	}
+}
+
+// indentBlock is s as YAML writes it in a literal block at prefix.
+func indentBlock(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -96,6 +96,7 @@ func TestBench_poolAPICalls(t *testing.T) {
 	if _, err := c.EnsureSecurityGroups(ctx, faultPool(t, c, "warmup")); err != nil {
 		t.Fatal(err)
 	}
+	seedServers(t, c, faultPool(t, c, "warmup"))
 	var results []result
 	for _, n := range []int{1, 10, 100} {
 		pool := faultPool(t, c, fmt.Sprintf("bench%d", n))

@@ -2,7 +2,9 @@ package contract
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	mrand "math/rand"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,6 +81,7 @@ func TestEC2_filterValuesChunkedAt200(t *testing.T) {
 	m := acctest.SharedMoto(t)
 	c := strictClient(t, m.URL)
 	pool := faultPool(t, c, "big")
+	seedServers(t, c, pool)
 	pool.Quantity = 205
 	nodes, _, err := reconcile(context.Background(), c, pool, nil)
 	if err != nil {
@@ -265,6 +268,7 @@ func TestEC2_eventualConsistency(t *testing.T) {
 	m.Strict.SetLag(2)
 	c := strictClient(t, m.URL)
 	pool := faultPool(t, c, "lagging")
+	seedServers(t, c, pool)
 	pool.Quantity = 3
 	before := fired(m, acctest.RuleLag)
 	nodes, _, err := reconcile(context.Background(), c, pool, nil)
@@ -315,6 +319,7 @@ func TestEC2_terminatedAtLaunchSaysWhy(t *testing.T) {
 	proxy := acctest.NewFaultProxy(t, m, 0, 1)
 	c := strictClient(t, proxy.URL)
 	pool := faultPool(t, c, "doomed")
+	seedServers(t, c, pool)
 	pool.Quantity = 2
 	running := regexp.MustCompile(`<instanceState>\s*<code>16</code>\s*<name>running</name>\s*</instanceState>`)
 	proxy.Rewrite("DescribeInstances", func(b []byte) []byte {
@@ -343,11 +348,15 @@ func TestEC2_userDataOver16KiB(t *testing.T) {
 	pool := faultPool(t, c, "big-data")
 	pool.Quantity = 1
 	pool.Spec.Boot.Labels = map[string]string{}
-	for i := range 400 {
-		pool.Spec.Boot.Labels[fmt.Sprintf("example.com/label-%03d", i)] = strings.Repeat("v", 40)
+	// Random values: gzip cannot make them fit.
+	rnd := mrand.New(mrand.NewSource(1))
+	for i := range 700 {
+		b := make([]byte, 30)
+		rnd.Read(b)
+		pool.Spec.Boot.Labels[fmt.Sprintf("example.com/label-%03d", i)] = hex.EncodeToString(b)
 	}
 	_, err := c.Reconcile(context.Background(), pool, nil)
-	if err == nil || !strings.Contains(err.Error(), "EC2 accepts at most 16384 (16 KiB) before base64") {
+	if err == nil || !strings.Contains(err.Error(), "even gzip-compressed; EC2 accepts at most 16384 (16 KiB) before base64") {
 		t.Fatalf("error = %v; want one naming the size and the limit", err)
 	}
 	if n := proxy.Count("RunInstances"); n != 0 {
@@ -363,6 +372,7 @@ func TestEC2_metadataTagsOff(t *testing.T) {
 	m.Strict.MetadataTagsByDefault.Store(true)
 	c := strictClient(t, m.URL)
 	pool := faultPool(t, c, "imds")
+	seedServers(t, c, pool)
 	pool.Quantity = 1
 	pool.Spec.Launch.Tags = map[string]string{"cost center/team": "platform"}
 	nodes, _, err := reconcile(context.Background(), c, pool, nil)

@@ -44,13 +44,31 @@ func faultPool(t *testing.T, c *provisioning.Client, name string) provisioning.P
 // Kubernetes version (see withSpec).
 func testPool(res provisioning.Resolved, cluster, name, publicKey string) provisioning.Pool {
 	return provisioning.Pool{Cluster: cluster, Name: name, HostnamePrefix: name + "-", Roles: provisioning.Roles{Worker: true},
-		PublicKey: publicKey,
+		PublicKey: publicKey, PKI: clusterPKI(),
 		Spec: provisioning.NodeSpec{
 			Launch: provisioning.LaunchSpec{Region: "us-west-2", AvailabilityZone: res.AvailabilityZone, VPCID: res.VPCID, SubnetID: res.SubnetID,
 				SecurityGroups: []string{provisioning.ManagedSecurityGroup}, AMI: res.AMI, InstanceType: "t3.medium", RootSize: 32,
 				VolumeType: "gp3", Encrypted: true, HTTPTokens: "required", HopLimit: 1},
 			Boot: bootstrap.Node{Cluster: cluster, Distribution: "rke2", KubernetesVersion: "a", Pool: name, HostnamePrefix: name + "-", Roles: []string{"worker"}},
 		},
+	}
+}
+
+// seedPool is p's cluster's server: one etcd and control-plane node, for p's workers to join
+// through.
+func seedPool(p provisioning.Pool) provisioning.Pool {
+	s := p
+	s.Name, s.HostnamePrefix, s.Quantity, s.NextIndex = "seed", "seed-", 1, 0
+	s.Roles = provisioning.Roles{Etcd: true, ControlPlane: true}
+	s.Spec.Boot.Pool, s.Spec.Boot.HostnamePrefix, s.Spec.Boot.Roles = "seed", "seed-", s.Roles.List()
+	return s
+}
+
+// seed makes p's cluster's server (seedPool), failing the test if it cannot.
+func seedServers(t *testing.T, c *provisioning.Client, p provisioning.Pool) {
+	t.Helper()
+	if _, _, err := reconcile(context.Background(), c, seedPool(p), nil); err != nil {
+		t.Fatalf("making the cluster's server: %v", err)
 	}
 }
 
@@ -99,11 +117,12 @@ func TestFaults_lifecycleSurvives(t *testing.T) {
 	}
 }
 
-func faultyLifecycle(t *testing.T, seed int64) {
+func faultyLifecycle(t *testing.T, faultSeed int64) {
 	m := acctest.SharedMoto(t)
-	proxy := acctest.NewFaultProxy(t, m, 0.2, seed)
+	proxy := acctest.NewFaultProxy(t, m, 0.2, faultSeed)
 	c := faultClient(t, proxy.URL)
 	pool := faultPool(t, c, "flaky")
+	seedServers(t, c, pool)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var nodes []provisioning.Node
@@ -128,8 +147,10 @@ func faultyLifecycle(t *testing.T, seed int64) {
 			launches += step.quantity - before
 		}
 	}
-	if err := c.DeletePool(ctx, pool.Cluster, pool.Name); err != nil {
-		t.Fatalf("deleting: %v", err)
+	for _, name := range []string{pool.Name, "seed"} {
+		if err := c.DeletePool(ctx, pool.Cluster, name); err != nil {
+			t.Fatalf("deleting %s: %v", name, err)
+		}
 	}
 	total, live := everLaunched(t, m, "flaky")
 	if total != launches {
@@ -159,6 +180,7 @@ func TestFaults_lostLaunchAnswerIsAdopted(t *testing.T) {
 	proxy := acctest.NewFaultProxy(t, m, 0, 1)
 	c := faultClient(t, proxy.URL)
 	pool := faultPool(t, c, "lost")
+	seedServers(t, c, pool)
 	proxy.ForceN("RunInstances", acctest.DropAfter, 1)
 	pool.Quantity = 3
 	nodes, _, err := reconcile(context.Background(), c, pool, nil)
@@ -180,6 +202,7 @@ func TestFaults_insufficientCapacity(t *testing.T) {
 	proxy := acctest.NewFaultProxy(t, m, 0, 1)
 	c := faultClient(t, proxy.URL)
 	pool := faultPool(t, c, "full")
+	seedServers(t, c, pool)
 	proxy.Force("RunInstances", acctest.CapacityError)
 	pool.Quantity = 3
 	_, err := c.Reconcile(context.Background(), pool, nil)

@@ -33,6 +33,9 @@ func lifecycle(ctx context.Context, url, key, secret, vpc, name string) error {
 		return err
 	}
 	pool := testPool(res, "iam", name, acctest.PublicKey(2, "iam"))
+	if _, _, err := reconcile(ctx, client, seedPool(pool), nil); err != nil {
+		return err
+	}
 	var nodes []provisioning.Node
 	next := 0
 	for _, step := range []struct {
@@ -48,7 +51,10 @@ func lifecycle(ctx context.Context, url, key, secret, vpc, name string) error {
 			return fmt.Errorf("%d nodes after reconciling to %d", len(nodes), step.quantity)
 		}
 	}
-	return client.DeletePool(ctx, pool.Cluster, pool.Name)
+	if err := client.DeletePool(ctx, pool.Cluster, pool.Name); err != nil {
+		return err
+	}
+	return client.DeletePool(ctx, pool.Cluster, "seed")
 }
 
 // TestIAM_provisioningPolicySuffices: the whole pool lifecycle runs as a user holding only the

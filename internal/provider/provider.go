@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/awsclient"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 var (
@@ -43,6 +44,8 @@ type endpointsModel struct {
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
 	aws awsclient.Settings
+	// servers follows the server pools of this run, so joining pools stop waiting when all fail.
+	servers *provisioning.Servers
 }
 
 func (p *ec2k8sProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -148,7 +151,7 @@ func (p *ec2k8sProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		"sts_endpoint": settings.Endpoints.STS,
 		"iam_endpoint": settings.Endpoints.IAM,
 	})
-	data := &providerData{aws: settings}
+	data := &providerData{aws: settings, servers: provisioning.NewServers()}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

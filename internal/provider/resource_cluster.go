@@ -2,21 +2,30 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/iampolicy"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 var (
@@ -45,6 +54,40 @@ type clusterModel struct {
 	CloudProvider       types.String `tfsdk:"cloud_provider"`
 	Members             types.List   `tfsdk:"members"`
 	State               types.String `tfsdk:"state"`
+	// Bootstrap settings: what the nodes install and how they are configured.
+	InstallScriptURL      types.String `tfsdk:"install_script_url"`
+	InstallEnv            types.Map    `tfsdk:"install_env"`
+	ClusterCIDR           types.String `tfsdk:"cluster_cidr"`
+	ServiceCIDR           types.String `tfsdk:"service_cidr"`
+	ClusterDNS            types.String `tfsdk:"cluster_dns"`
+	SystemDefaultRegistry types.String `tfsdk:"system_default_registry"`
+	ContainerRuntime      types.String `tfsdk:"container_runtime"`
+	RegistrationAddress   types.String `tfsdk:"registration_address"`
+	EtcdSnapshot          types.Object `tfsdk:"etcd_snapshot"`
+	// Secrets is the cluster's PKI and tokens (bootstrap.PKI as JSON); ClusterCACertificate
+	// its server CA bundle.
+	Secrets              types.String `tfsdk:"secrets"`
+	ClusterCACertificate types.String `tfsdk:"cluster_ca_certificate"`
+}
+
+type etcdSnapshotModel struct {
+	ScheduleCron types.String `tfsdk:"schedule_cron"`
+	Retention    types.Int64  `tfsdk:"retention"`
+	S3Bucket     types.String `tfsdk:"s3_bucket"`
+	S3Folder     types.String `tfsdk:"s3_folder"`
+	S3Region     types.String `tfsdk:"s3_region"`
+	S3Endpoint   types.String `tfsdk:"s3_endpoint"`
+}
+
+// Defaults of etcd snapshots: RKE2's and k3s's own.
+const (
+	defaultSnapshotCron      = "0 */12 * * *"
+	defaultSnapshotRetention = 5
+)
+
+var etcdSnapshotAttrTypes = map[string]attr.Type{
+	"schedule_cron": types.StringType, "retention": types.Int64Type, "s3_bucket": types.StringType,
+	"s3_folder": types.StringType, "s3_region": types.StringType, "s3_endpoint": types.StringType,
 }
 
 type memberModel struct {
@@ -95,8 +138,71 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				}}},
 			"state": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "`provisioning` until the cluster is ready."},
+			"install_script_url": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Install script the nodes run, with `INSTALL_RKE2_VERSION`/`INSTALL_RKE2_TYPE` (k3s: `INSTALL_K3S_VERSION`/`INSTALL_K3S_EXEC`) set from `kubernetes_version` and the node's roles. Defaults to `https://get.rke2.io` or `https://get.k3s.io`; point it at a mirror for networks without internet access.",
+				Validators:          []validator.String{validString("a URL", bootstrap.ValidateURL)}},
+			"install_env": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Extra `INSTALL_RKE2_*` (k3s: `INSTALL_K3S_*`) variables of the install script, such as `INSTALL_RKE2_ARTIFACT_PATH` for an AMI that carries the release artifacts (air-gapped networks)."},
+			"cluster_cidr": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(bootstrap.DefaultClusterCIDR),
+				MarkdownDescription: "Pod network, identical on every server. Defaults to `" + bootstrap.DefaultClusterCIDR + "`. Cannot change after creation.",
+				Validators:          []validator.String{validString("a CIDR block", bootstrap.ValidateCIDRs)}},
+			"service_cidr": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(bootstrap.DefaultServiceCIDR),
+				MarkdownDescription: "Service network, identical on every server. Defaults to `" + bootstrap.DefaultServiceCIDR + "`. Cannot change after creation.",
+				Validators:          []validator.String{validString("a CIDR block", bootstrap.ValidateCIDRs)}},
+			"cluster_dns": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(bootstrap.DefaultClusterDNS),
+				MarkdownDescription: "Address of the cluster DNS service, in `service_cidr`. Defaults to `" + bootstrap.DefaultClusterDNS + "`. Cannot change after creation.",
+				Validators:          []validator.String{validString("an IP address", bootstrap.ValidateIP)}},
+			"system_default_registry": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Registry (`host[:port]`) the system images are pulled from, for a private mirror.",
+				Validators:          []validator.String{validString("a registry", bootstrap.ValidateRegistry)}},
+			"container_runtime": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("containerd"),
+				MarkdownDescription: "`containerd` (default) or `docker` (k3s only: `docker: true`, which makes the node template's docker engine settings take effect).",
+				Validators:          []validator.String{validString("a container runtime", func(s string) error { return oneOf(s, bootstrap.ContainerRuntimes) })}},
+			"registration_address": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Fixed address (IP or DNS name) of the cluster, such as a load balancer in front of the servers: every node joins through it, and it is in the servers' certificates. Without it nodes join through a live server's private address. Used by nodes launched after it is set; changing it replaces no node.",
+				Validators:          []validator.String{validString("an address", bootstrap.ValidateRegistrationAddress)}},
+			"etcd_snapshot": schema.SingleNestedAttribute{Optional: true, Computed: true,
+				Default: objectdefault.StaticValue(types.ObjectValueMust(etcdSnapshotAttrTypes, map[string]attr.Value{
+					"schedule_cron": types.StringValue(defaultSnapshotCron), "retention": types.Int64Value(defaultSnapshotRetention),
+					"s3_bucket": types.StringNull(), "s3_folder": types.StringNull(), "s3_region": types.StringNull(), "s3_endpoint": types.StringNull(),
+				})),
+				MarkdownDescription: "When the etcd servers snapshot the datastore, how many snapshots they keep, and the S3 bucket they copy them to, if any (the servers' instance profile then needs `ec2k8s_node_iam_policy`'s S3 statements).",
+				Attributes: map[string]schema.Attribute{
+					"schedule_cron": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSnapshotCron),
+						MarkdownDescription: "Cron schedule. Defaults to `" + defaultSnapshotCron + "`.",
+						Validators:          []validator.String{validString("a cron schedule", bootstrap.ValidateCron)}},
+					"retention": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(defaultSnapshotRetention),
+						MarkdownDescription: "Snapshots kept. Defaults to 5.",
+						Validators:          []validator.Int64{validInt64("a snapshot count", validRetention)}},
+					"s3_bucket": schema.StringAttribute{Optional: true, MarkdownDescription: "S3 bucket the snapshots are copied to.",
+						Validators: []validator.String{validString("an S3 bucket", iampolicy.ValidateS3BucketName)}},
+					"s3_folder": schema.StringAttribute{Optional: true, MarkdownDescription: "Folder (key prefix) in the bucket.",
+						Validators: []validator.String{validString("a folder", iampolicy.ValidateS3Folder)}},
+					"s3_region": schema.StringAttribute{Optional: true, MarkdownDescription: "Region of the bucket.",
+						Validators: []validator.String{validString("a region", provisioning.ValidateRegion)}},
+					"s3_endpoint": schema.StringAttribute{Optional: true, MarkdownDescription: "S3 endpoint (`host[:port]`), for an S3-compatible store. Defaults to AWS's.",
+						Validators: []validator.String{validString("an endpoint", bootstrap.ValidateRegistry)}},
+				}},
+			"secrets": schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "The cluster's custom CA set (root, intermediate, server, client, request-header and etcd CAs, service account key) and join tokens, made when the cluster is created and kept only in state: protect the state. The node that starts the cluster gets the CA keys; other servers the tokens; agents the agent token only. An imported cluster has none (they cannot be read back from the nodes)."},
+			"cluster_ca_certificate": schema.StringAttribute{Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "The cluster's server CA bundle (PEM): what clients trust the Kubernetes API by."},
 		},
 	}
+}
+
+func validRetention(n int64) error {
+	if n < 1 || n > 1000 {
+		return fmt.Errorf("%d snapshots: keep 1 to 1000", n)
+	}
+	return nil
+}
+
+func oneOf(s string, allowed []string) error {
+	if slices.Contains(allowed, s) {
+		return nil
+	}
+	return fmt.Errorf("%q: use one of %s", s, strings.Join(allowed, ", "))
 }
 
 func validMemberName(s string) error {
@@ -136,6 +242,7 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 			resp.Diagnostics.AddAttributeError(path.Root("enable_network_policy"), "Invalid enable_network_policy", err.Error())
 		}
 	}
+	r.validateBootstrap(ctx, m, dist, resp)
 	if !m.Members.IsNull() && !m.Members.IsUnknown() {
 		var members []memberModel
 		resp.Diagnostics.Append(m.Members.ElementsAs(ctx, &members, false)...)
@@ -146,6 +253,43 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 			} else {
 				seen[n] = true
 			}
+		}
+	}
+}
+
+// validateBootstrap checks the bootstrap settings that need several attributes or the
+// distribution.
+func (r *clusterResource) validateBootstrap(ctx context.Context, m clusterModel, dist string, resp *resource.ValidateConfigResponse) {
+	if !m.ContainerRuntime.IsNull() && !m.ContainerRuntime.IsUnknown() {
+		if err := bootstrap.ValidateContainerRuntime(dist, m.ContainerRuntime.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("container_runtime"), "Invalid container_runtime", err.Error())
+		}
+	}
+	if !m.InstallEnv.IsNull() && !m.InstallEnv.IsUnknown() {
+		env := map[string]string{}
+		resp.Diagnostics.Append(m.InstallEnv.ElementsAs(ctx, &env, false)...)
+		for _, err := range bootstrap.ValidateInstallEnv(dist, env) {
+			resp.Diagnostics.AddAttributeError(path.Root("install_env"), "Invalid install_env", err.Error())
+		}
+	}
+	cidr, svc, dns := m.ClusterCIDR, m.ServiceCIDR, m.ClusterDNS
+	if !cidr.IsUnknown() && !svc.IsUnknown() && !dns.IsUnknown() {
+		or := func(v types.String, def string) string {
+			if v.IsNull() {
+				return def
+			}
+			return v.ValueString()
+		}
+		if err := bootstrap.CheckNetwork(or(cidr, bootstrap.DefaultClusterCIDR), or(svc, bootstrap.DefaultServiceCIDR), or(dns, bootstrap.DefaultClusterDNS)); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("cluster_dns"), "Invalid cluster network", err.Error())
+		}
+	}
+	if !m.EtcdSnapshot.IsNull() && !m.EtcdSnapshot.IsUnknown() {
+		var snap etcdSnapshotModel
+		resp.Diagnostics.Append(m.EtcdSnapshot.As(ctx, &snap, basetypes.ObjectAsOptions{UnhandledNullAsEmpty: true, UnhandledUnknownAsEmpty: true})...)
+		if snap.S3Bucket.IsNull() && (!snap.S3Folder.IsNull() || !snap.S3Region.IsNull() || !snap.S3Endpoint.IsNull()) {
+			resp.Diagnostics.AddAttributeError(path.Root("etcd_snapshot").AtName("s3_bucket"), "Missing s3_bucket",
+				"s3_folder, s3_region and s3_endpoint say where in a bucket the snapshots go: set s3_bucket too, or remove them.")
 		}
 	}
 }
@@ -168,6 +312,9 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if config.NetworkPlugin.IsNull() {
 		plan.NetworkPlugin = types.StringValue(bootstrap.DefaultNetworkPlugin(dist))
 	}
+	if config.InstallScriptURL.IsNull() {
+		plan.InstallScriptURL = types.StringValue(bootstrap.DefaultInstallScriptURL(dist))
+	}
 	plan.State = types.StringValue(clusterStateProvisioning)
 	plan.ID = plan.Name
 	if !req.State.Raw.IsNull() {
@@ -175,6 +322,9 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		if resp.Diagnostics.HasError() {
 			return
+		}
+		if state.Secrets.IsNull() {
+			plan.Secrets, plan.ClusterCACertificate = types.StringNull(), types.StringNull() // imported: none to keep
 		}
 		if state.KubernetesVersion.IsNull() {
 			// Just imported: keep what the configuration or defaults say.
@@ -195,6 +345,22 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 				fmt.Sprintf("Cluster %q was built with %s; the network plugin cannot change after the first boot. Create a new cluster to use %s.",
 					plan.Name.ValueString(), state.NetworkPlugin.ValueString(), plan.NetworkPlugin.ValueString()))
 		}
+		for _, fixed := range []struct {
+			name        string
+			plan, state types.String
+			why         string
+		}{
+			{"cluster_cidr", plan.ClusterCIDR, state.ClusterCIDR, "every server must have the same pod network"},
+			{"service_cidr", plan.ServiceCIDR, state.ServiceCIDR, "every server must have the same service network"},
+			{"cluster_dns", plan.ClusterDNS, state.ClusterDNS, "every server must have the same DNS address"},
+			{"container_runtime", plan.ContainerRuntime, state.ContainerRuntime, "the nodes run their containers on it"},
+		} {
+			if !fixed.plan.IsUnknown() && !fixed.state.IsNull() && !fixed.plan.Equal(fixed.state) {
+				resp.Diagnostics.AddAttributeError(path.Root(fixed.name), "Cannot change "+fixed.name,
+					fmt.Sprintf("Cluster %q was created with %s = %s, and %s: it cannot change on a running cluster. Keep %s, or create a new cluster.",
+						plan.Name.ValueString(), fixed.name, fixed.state.ValueString(), fixed.why, fixed.state.ValueString()))
+			}
+		}
 		if !plan.KubernetesVersion.IsUnknown() {
 			if err := bootstrap.CheckUpgrade(dist, state.KubernetesVersion.ValueString(), plan.KubernetesVersion.ValueString()); err != nil {
 				resp.Diagnostics.AddAttributeError(path.Root("kubernetes_version"), "Unsupported Kubernetes version change", err.Error())
@@ -205,7 +371,24 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 }
 
 func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	r.save(ctx, req.Plan.Get, &resp.State, &resp.Diagnostics)
+	var m clusterModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	pki, err := bootstrap.NewPKI(rand.Reader, time.Now(), m.Name.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot make the cluster's CA set", err.Error())
+		return
+	}
+	secrets, err := pki.Encode()
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot make the cluster's CA set", err.Error())
+		return
+	}
+	m.Secrets, m.ClusterCACertificate = types.StringValue(secrets), types.StringValue(pki.ServerCABundle())
+	tflog.Info(ctx, "made the cluster's CA set and join tokens", map[string]any{"cluster": m.Name.ValueString()})
+	r.save(ctx, func(_ context.Context, v any) diagList { *(v.(*clusterModel)) = m; return nil }, &resp.State, &resp.Diagnostics)
 }
 
 func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -251,4 +434,8 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	resp.Diagnostics.AddWarning("The cluster's CA keys and tokens are not imported",
+		fmt.Sprintf("Cluster %q lives on its nodes; its CA set and join tokens were made by the provider when it was created and are only in "+
+			"that state, so an import cannot recover them. Node pools of this cluster keep their nodes, but cannot launch new ones: "+
+			"restore the state that created the cluster to scale or replace nodes.", req.ID))
 }

@@ -1,15 +1,19 @@
 package provider
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
 
 const clusterRes = "ec2k8s_cluster.demo"
@@ -41,7 +45,11 @@ func TestAccCluster_lifecycle(t *testing.T) {
 					known("id", "demo"), known("distribution", "rke2"), known("kubernetes_version", "v1.33.5+rke2r1"),
 					known("network_plugin", "canal"), known("cloud_provider", "none"), known("state", "provisioning"),
 					statecheck.ExpectKnownValue(clusterRes, tfjsonpath.New("members").AtSliceIndex(0).AtMapKey("role"), knownvalue.StringExact("cluster-owner")),
+					known("install_script_url", "https://get.rke2.io"), known("cluster_cidr", "10.42.0.0/16"), known("service_cidr", "10.43.0.0/16"),
+					known("cluster_dns", "10.43.0.10"), known("container_runtime", "containerd"),
+					statecheck.ExpectKnownValue(clusterRes, tfjsonpath.New("etcd_snapshot").AtMapKey("schedule_cron"), knownvalue.StringExact("0 */12 * * *")),
 				},
+				Check:            checkClusterPKI(),
 				ConfigPlanChecks: empty,
 			},
 			{
@@ -70,16 +78,46 @@ func TestAccCluster_lifecycle(t *testing.T) {
 				ExpectError: acctest.ErrorRe(`a running cluster cannot move to k3s`),
 			},
 			{
+				Config:      clusterOnly(moto, "kubernetes_version = \"v1.33.6+rke2r1\"\ncluster_cidr = \"10.100.0.0/16\""),
+				ExpectError: acctest.ErrorRe(`was created with cluster_cidr = 10.42.0.0/16, and every server must have the same pod network`),
+			},
+			{
 				ResourceName:      clusterRes,
 				ImportState:       true,
 				ImportStateId:     "demo",
 				ImportStateVerify: true,
 				// Settings live only in the configuration and the state.
 				ImportStateVerifyIgnore: []string{"cloud_credential", "distribution", "kubernetes_version", "network_plugin",
-					"enable_network_policy", "cloud_provider", "members", "state"},
+					"enable_network_policy", "cloud_provider", "members", "state", "install_script_url", "install_env", "cluster_cidr",
+					"service_cidr", "cluster_dns", "system_default_registry", "container_runtime", "registration_address", "etcd_snapshot",
+					// Made by the provider at creation and kept only in state: an import cannot recover them.
+					"secrets", "cluster_ca_certificate"},
 			},
 		},
 	})
+}
+
+// checkClusterPKI checks the cluster's secrets: a CA set whose server bundle is the exported
+// cluster_ca_certificate, and tokens whose CA hash is the root's.
+func checkClusterPKI() resource.TestCheckFunc {
+	return func(st *terraform.State) error {
+		attrs := st.RootModule().Resources[clusterRes].Primary.Attributes
+		p, err := bootstrap.DecodePKI(attrs["secrets"])
+		if err != nil {
+			return err
+		}
+		if attrs["cluster_ca_certificate"] != p.ServerCABundle() || strings.Count(p.ServerCABundle(), "BEGIN CERTIFICATE") != 3 {
+			return fmt.Errorf("cluster_ca_certificate is not the server CA bundle (CA, intermediate, root)")
+		}
+		hash, err := p.CAHash()
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(p.ServerToken, "K10"+hash+"::server:") || !strings.HasPrefix(p.AgentToken, "K10"+hash+"::node:") {
+			return fmt.Errorf("the tokens do not carry the root CA's hash %s", hash)
+		}
+		return nil
+	}
 }
 
 func TestAccCluster_planErrors(t *testing.T) {
@@ -93,6 +131,15 @@ func TestAccCluster_planErrors(t *testing.T) {
 		"member role":       {`members = [{ name = "bob", role = "admin" }]`, `"admin" is not a supported member role`},
 		"member twice":      {`members = [{ name = "bob", role = "read-only" }, { name = "bob", role = "cluster-owner" }]`, `"bob" is listed twice`},
 		"cloud provider":    {`cloud_provider = "gce"`, `"gce" is not a supported cloud provider`},
+		"docker on rke2":    {`container_runtime = "docker"`, `rke2 has no docker runtime`},
+		"install env":       {`install_env = { INSTALL_K3S_CHANNEL = "stable" }`, `"INSTALL_K3S_CHANNEL" is not a variable of the rke2 install script`},
+		"install version":   {`install_env = { INSTALL_RKE2_VERSION = "v1.30.1+rke2r1" }`, `INSTALL_RKE2_VERSION is set by the provider`},
+		"dns outside":       {`cluster_dns = "10.42.0.10"`, `cluster_dns 10.42.0.10 is not in service_cidr 10.43.0.0/16`},
+		"overlap":           {`service_cidr = "10.42.128.0/17"` + "\n" + `cluster_dns = "10.42.128.10"`, `cluster_cidr 10.42.0.0/16 and service_cidr 10.42.128.0/17 overlap`},
+		"cidr host bits":    {`cluster_cidr = "10.42.0.1/16"`, `is not a network address`},
+		"folder no bucket":  {`etcd_snapshot = { s3_folder = "etcd" }`, `set s3_bucket too`},
+		"bad cron":          {`etcd_snapshot = { schedule_cron = "every day" }`, `is not a cron schedule`},
+		"registration url":  {`registration_address = "https://k8s.example.com"`, `without https:// or a port`},
 	} {
 		if tc.want == "" {
 			continue

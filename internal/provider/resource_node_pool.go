@@ -238,6 +238,20 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		if err := spec.CheckUserData(); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("node_template"), "User data too large", err.Error())
 		}
+		if err := bootstrap.CheckEngine(spec.Boot); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("node_template"), "Engine settings without an effect", err.Error())
+		}
+	}
+	if state != nil && state.Quantity.ValueInt64() > 0 && !plan.Quantity.IsUnknown() {
+		// Etcd members of leaving nodes stay behind: refuse at plan what the apply would refuse.
+		replaced := int64(0)
+		if !plan.Spec.IsUnknown() && !plan.Spec.Equal(state.Spec) {
+			replaced = min(state.Quantity.ValueInt64(), plan.Quantity.ValueInt64())
+		}
+		removed := max(state.Quantity.ValueInt64()-plan.Quantity.ValueInt64(), 0)
+		if err := provisioning.CheckEtcdChange(plan.ID.ValueString(), plan.Etcd.ValueBool(), int(replaced), int(removed)); err != nil {
+			resp.Diagnostics.AddError("Etcd nodes cannot be replaced or removed yet", err.Error())
+		}
 	}
 	plan.Nodes = types.ListUnknown(types.ObjectType{AttrTypes: nodeAttrTypes})
 	plan.NextIndex = types.Int64Unknown()
@@ -245,9 +259,13 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		id := plan.ID.ValueString()
 		switch {
 		case plan.Spec.IsUnknown():
+			etcd := ""
+			if plan.Etcd.ValueBool() {
+				etcd = " Etcd nodes cannot be replaced yet: then the apply fails, and replaces none."
+			}
 			resp.Diagnostics.AddWarning("Nodes may be replaced", fmt.Sprintf("The spec of node pool %s depends on %s, "+
 				"which will not be known until apply. If the nodes would be launched or booted differently, the apply "+
-				"replaces every node of the pool, one at a time, new before old.", id, strings.Join(unknown, ", ")))
+				"replaces every node of the pool, one at a time, new before old.%s", id, strings.Join(unknown, ", "), etcd))
 		case !plan.Spec.Equal(state.Spec):
 			resp.Diagnostics.AddWarning("Nodes will be replaced", fmt.Sprintf("The nodes of node pool %s were made with spec %s; "+
 				"this plan's is %s. The apply replaces every node whose spec differs, one at a time, new before old.",

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -21,9 +22,9 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 )
 
-// proxiedConfig is a credential, a template with attrs, the demo cluster and pools, with EC2
+// proxiedConfig is a credential, a template, the demo cluster and pools, with EC2
 // reached through endpoint (a fault proxy) and STS directly.
-func proxiedConfig(m *acctest.Moto, endpoint, templateAttrs, pools string) string {
+func proxiedConfig(m *acctest.Moto, endpoint, pools string) string {
 	return fmt.Sprintf(`
 provider "ec2k8s" {
   max_retries = 3
@@ -36,7 +37,6 @@ provider "ec2k8s" {
 resource "ec2k8s_node_template" "ubuntu" {
   name             = "ubuntu"
   cloud_credential = ec2k8s_cloud_credential.aws
-` + templateAttrs + `
 }
 ` + clusterTail(pools)
 }
@@ -150,22 +150,25 @@ func TestAccNodePool_sshKey(t *testing.T) {
 // with a warning instead of an error, so the pool is not tainted: the next plan updates it in
 // place, and the next apply finishes the job with the same instances.
 func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
-	running := regexp.MustCompile(`<code>16</code>(\s*)<name>running</name>`)
-	pending := func(body []byte) []byte {
-		return running.ReplaceAll(body, []byte("<code>0</code>${1}<name>pending</name>"))
+	// pendingFor shows the instances of pool as pending: a rewrite of EC2's answers that leaves
+	// the cluster's other nodes (its servers) running.
+	pendingFor := func(moto *acctest.Moto, pool string) func([]byte) []byte {
+		return func(body []byte) []byte {
+			return keepPending(body, func(id string) bool { return instancePool(moto, id) == pool })
+		}
 	}
 	for name, tc := range map[string]struct {
 		timeout string
-		break_  func(p *acctest.FaultProxy)
+		break_  func(p *acctest.FaultProxy, m *acctest.Moto)
 		fix     func(p *acctest.FaultProxy)
 	}{
 		"naming denied": {
-			break_: func(p *acctest.FaultProxy) { p.Force("CreateTags", acctest.Unauthorized) },
+			break_: func(p *acctest.FaultProxy, _ *acctest.Moto) { p.Force("CreateTags", acctest.Unauthorized) },
 			fix:    func(p *acctest.FaultProxy) { p.Force("CreateTags", acctest.NoFault) },
 		},
 		"nodes not running in time": {
 			timeout: "timeouts {\n    create = \"4s\"\n  }",
-			break_:  func(p *acctest.FaultProxy) { p.Rewrite("DescribeInstances", pending) },
+			break_:  func(p *acctest.FaultProxy, m *acctest.Moto) { p.Rewrite("DescribeInstances", pendingFor(m, "workers")) },
 			fix:     func(p *acctest.FaultProxy) { p.Rewrite("DescribeInstances", nil) },
 		},
 	} {
@@ -174,14 +177,16 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 			proxy := acctest.NewFaultProxy(t, moto, 0, 1)
 			pool := strings.Replace(poolHCL("workers", 3, "worker"), "  worker = true", "  worker = true\n  "+tc.timeout, 1)
 			sameIDs := statecheck.CompareValue(compare.ValuesSame())
-			tc.break_(proxy)
 			resource.Test(t, resource.TestCase{
 				PreCheck:                 func() { acctest.PreCheck(t) },
 				ProtoV6ProviderFactories: testAccProviders,
 				CheckDestroy:             checkPoolsGone(moto),
 				Steps: []resource.TestStep{
+					// The cluster's servers first, with nothing broken; then the workers.
+					{Config: proxiedConfig(moto, proxy.URL, "")},
 					{
-						Config:             proxiedConfig(moto, proxy.URL, "", pool),
+						PreConfig:          func() { tc.break_(proxy, moto) },
+						Config:             proxiedConfig(moto, proxy.URL, pool),
 						ExpectNonEmptyPlan: true, // the nodes are not named yet
 						ConfigStateChecks: []statecheck.StateCheck{
 							sameIDs.AddStateValue(poolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
@@ -191,7 +196,7 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 					},
 					{
 						PreConfig: func() { tc.fix(proxy) },
-						Config:    proxiedConfig(moto, proxy.URL, "", pool),
+						Config:    proxiedConfig(moto, proxy.URL, pool),
 						ConfigPlanChecks: resource.ConfigPlanChecks{
 							// Updated in place: a tainted pool would be replaced, every node destroyed.
 							PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr("workers"), plancheck.ResourceActionUpdate)},
@@ -204,8 +209,8 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 					},
 				},
 			})
-			if n := proxy.Count("RunInstances"); n != 1 {
-				t.Errorf("RunInstances reached EC2 %d times; want 1: the second apply must launch nothing", n)
+			if n := proxy.Count("RunInstances"); n != 2 {
+				t.Errorf("RunInstances reached EC2 %d times; want 2 (servers, workers): the last apply must launch nothing", n)
 			}
 		})
 	}
@@ -220,7 +225,7 @@ func TestAccNodePool_renameDenied(t *testing.T) {
 	firstID := func() statecheck.StateCheck {
 		return sameIDs.AddStateValue(poolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))
 	}
-	config := proxiedConfig(moto, proxy.URL, "", poolHCL("workers", 2, "worker"))
+	config := proxiedConfig(moto, proxy.URL, poolHCL("workers", 2, "worker"))
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: testAccProviders,
@@ -252,4 +257,44 @@ func TestAccNodePool_renameDenied(t *testing.T) {
 			},
 		},
 	})
+}
+
+var runningRe = regexp.MustCompile(`<code>16</code>(\s*)<name>running</name>`)
+
+// keepPending rewrites a DescribeInstances answer so that the running instances for which
+// pending says so are shown pending; the others are left alone.
+func keepPending(body []byte, pending func(id string) bool) []byte {
+	s := string(body)
+	var out strings.Builder
+	for {
+		i := strings.Index(s, "<instanceId>")
+		if i < 0 {
+			out.WriteString(s)
+			return []byte(out.String())
+		}
+		out.WriteString(s[:i])
+		s = s[i:]
+		next := strings.Index(s[len("<instanceId>"):], "<instanceId>")
+		seg := s
+		if next >= 0 {
+			seg = s[:next+len("<instanceId>")]
+		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(seg, "<instanceId>"), "<")
+		if pending(id) {
+			seg = runningRe.ReplaceAllString(seg, "<code>0</code>${1}<name>pending</name>")
+		}
+		out.WriteString(seg)
+		s = s[len(seg):]
+	}
+}
+
+// instancePool is the pool tag of an instance, asked of moto directly.
+func instancePool(m *acctest.Moto, id string) string {
+	out, err := ec2.New(ec2.Options{Region: "us-west-2", BaseEndpoint: aws.String(m.DirectURL),
+		Credentials: credentials.NewStaticCredentialsProvider(acctest.AccessKey, acctest.SecretKey, "")}).
+		DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil || len(out.Reservations) == 0 {
+		return ""
+	}
+	return tagValue(out.Reservations[0].Instances[0].Tags, "ec2k8s:pool")
 }

@@ -44,6 +44,7 @@ func (r *poolResource) client(ctx context.Context, p poolModel, counter *awsclie
 	return &provisioning.Client{
 		EC2:      r.data.aws.EC2(cfg, counter),
 		Progress: func(msg string, fields map[string]any) { tflog.Info(ctx, msg, fields) },
+		Servers:  r.data.servers,
 	}, diags
 }
 

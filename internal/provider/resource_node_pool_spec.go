@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
@@ -138,18 +139,20 @@ func nodeSpec(ctx context.Context, p poolModel, t templateModel, c clusterModel)
 		HopLimit:           r.int64(tn("http_put_response_hop_limit"), t.HTTPPutResponseHopLimit),
 		Tags:               r.dict(tn("tags"), t.Tags),
 	}
+	roles := p.roles()
 	spec.Boot = bootstrap.Node{
 		Cluster:           r.str(cn("name"), c.Name),
 		Distribution:      r.str(cn("distribution"), c.Distribution),
 		KubernetesVersion: r.str(cn("kubernetes_version"), c.KubernetesVersion),
-		NetworkPlugin:     r.str(cn("network_plugin"), c.NetworkPlugin),
 		CloudProvider:     r.str(cn("cloud_provider"), c.CloudProvider),
+		ContainerRuntime:  r.str(cn("container_runtime"), c.ContainerRuntime),
+		InstallScriptURL:  r.str(cn("install_script_url"), c.InstallScriptURL),
+		InstallEnv:        r.dict(cn("install_env"), c.InstallEnv),
 		Pool:              r.str("name", p.Name),
 		HostnamePrefix:    r.str("hostname_prefix", p.HostnamePrefix),
-		Roles:             p.roles().List(),
+		Roles:             roles.List(),
 		Labels:            r.dict(tn("node_labels"), t.NodeLabels),
 		Taints:            r.taints(tn("node_taints"), t.NodeTaints),
-		UsePrivateAddress: r.boolean(tn("use_private_address"), t.UsePrivateAddress),
 		ExtraUserData:     r.str(tn("user_data"), t.UserData),
 		Engine: bootstrap.Engine{
 			InstallURL:         r.str(tn("engine_install_url"), t.EngineInstallURL),
@@ -161,6 +164,24 @@ func nodeSpec(ctx context.Context, p poolModel, t templateModel, c clusterModel)
 			StorageDriver:      r.str(tn("engine_storage_driver"), t.EngineStorageDriver),
 		},
 	}
+	// What only servers use is read only for servers, so that an agent pool's spec neither
+	// changes nor waits for it (bootstrap.Node.ForSpec).
+	if roles.Etcd || roles.ControlPlane {
+		spec.Boot.NetworkPlugin = r.str(cn("network_plugin"), c.NetworkPlugin)
+		spec.Boot.ClusterCIDR = r.str(cn("cluster_cidr"), c.ClusterCIDR)
+		spec.Boot.ServiceCIDR = r.str(cn("service_cidr"), c.ServiceCIDR)
+		spec.Boot.ClusterDNS = r.str(cn("cluster_dns"), c.ClusterDNS)
+	}
+	if roles.Etcd || roles.ControlPlane || spec.Boot.Distribution == "rke2" {
+		spec.Boot.SystemDefaultRegistry = r.str(cn("system_default_registry"), c.SystemDefaultRegistry)
+	}
+	if roles.Etcd && r.known(cn("etcd_snapshot"), c.EtcdSnapshot) && !c.EtcdSnapshot.IsNull() {
+		var snap etcdSnapshotModel
+		r.diags.Append(c.EtcdSnapshot.As(ctx, &snap, basetypes.ObjectAsOptions{})...)
+		spec.Boot.EtcdSnapshot = &bootstrap.EtcdSnapshot{ScheduleCron: snap.ScheduleCron.ValueString(), Retention: snap.Retention.ValueInt64(),
+			S3Bucket: snap.S3Bucket.ValueString(), S3Folder: snap.S3Folder.ValueString(), S3Region: snap.S3Region.ValueString(), S3Endpoint: snap.S3Endpoint.ValueString()}
+	}
+	spec.Boot = spec.Boot.ForSpec()
 	for _, role := range []types.Bool{p.Etcd, p.ControlPlane, p.Worker} {
 		r.known("roles", role)
 	}
@@ -193,9 +214,17 @@ func domainPool(ctx context.Context, p poolModel) (provisioning.Pool, diag.Diagn
 	}
 	groups, d := groupSettings(ctx, t)
 	diags.Append(d...)
+	var pki *bootstrap.PKI
+	if !c.Secrets.IsNull() && !c.Secrets.IsUnknown() {
+		var err error
+		if pki, err = bootstrap.DecodePKI(c.Secrets.ValueString()); err != nil {
+			diags.AddError("Cannot read the cluster's CA set", err.Error())
+		}
+	}
 	return provisioning.Pool{
 		Cluster: c.Name.ValueString(), Name: p.Name.ValueString(), HostnamePrefix: p.HostnamePrefix.ValueString(),
 		Quantity: int(p.Quantity.ValueInt64()), Roles: p.roles(), Spec: spec, Groups: groups,
 		PublicKey: t.SSHPublicKey.ValueString(), NextIndex: int(p.NextIndex.ValueInt64()),
+		PKI: pki, RegistrationAddress: c.RegistrationAddress.ValueString(),
 	}, diags
 }

@@ -18,22 +18,57 @@ import (
 // launched or booted with it (a change replaces nodes; unknown at plan, the spec is unknown),
 // false when not (the security group's rules, the SSH key, the credential, members...). A new
 // attribute fails TestNodeSpec_inputs until it is classified here.
-var bootInputs = map[string]map[string]bool{
+var bootInputs = map[string]map[string]string{
 	"node_template": {
-		"id": false, "name": false, "cloud_credential": false, "zone": false, "architecture": false,
-		"security_group_readonly": false, "open_ports": false, "ssh_cidr_blocks": false, "ssh_user": false, "ssh_public_key": false,
-		"region": true, "availability_zone": true, "vpc_id": true, "subnet_id": true, "security_groups": true, "ami": true,
-		"instance_type": true, "root_size": true, "volume_type": true, "encrypted": true, "kms_key_id": true,
-		"iam_instance_profile": true, "private_address_only": true, "use_private_address": true, "request_spot_instance": true,
-		"spot_price": true, "monitoring": true, "ebs_optimized": true, "http_tokens": true, "http_put_response_hop_limit": true,
-		"tags": true, "user_data": true, "node_labels": true, "node_taints": true,
-		"engine_install_url": true, "engine_registry_mirrors": true, "engine_insecure_registries": true, "engine_labels": true,
-		"engine_options": true, "engine_env": true, "engine_storage_driver": true,
+		"id": none, "name": none, "cloud_credential": none, "zone": none, "architecture": none,
+		"security_group_readonly": none, "open_ports": none, "ssh_cidr_blocks": none, "ssh_user": none, "ssh_public_key": none,
+		"use_private_address": none,
+		"region":              all, "availability_zone": all, "vpc_id": all, "subnet_id": all, "security_groups": all, "ami": all,
+		"instance_type": all, "root_size": all, "volume_type": all, "encrypted": all, "kms_key_id": all,
+		"iam_instance_profile": all, "private_address_only": all, "request_spot_instance": all,
+		"spot_price": all, "monitoring": all, "ebs_optimized": all, "http_tokens": all, "http_put_response_hop_limit": all,
+		"tags": all, "user_data": all, "node_labels": all, "node_taints": all,
+		"engine_install_url": all, "engine_registry_mirrors": all, "engine_insecure_registries": all, "engine_labels": all,
+		"engine_options": all, "engine_env": all, "engine_storage_driver": all,
 	},
 	"cluster": {
-		"id": false, "cloud_credential": false, "enable_network_policy": false, "members": false, "state": false,
-		"name": true, "distribution": true, "kubernetes_version": true, "network_plugin": true, "cloud_provider": true,
+		"id": none, "cloud_credential": none, "enable_network_policy": none, "members": none, "state": none,
+		// How a launch joins and its secrets are never part of the spec.
+		"registration_address": none, "secrets": none, "cluster_ca_certificate": none,
+		"name": all, "distribution": all, "kubernetes_version": all, "cloud_provider": all, "container_runtime": all,
+		"install_script_url": all, "install_env": all,
+		// rke2 agents take the system images from it too; the sample cluster runs rke2.
+		"system_default_registry": all,
+		"network_plugin":          servers, "cluster_cidr": servers, "service_cidr": servers, "cluster_dns": servers,
+		"etcd_snapshot": etcd,
 	},
+}
+
+// Which pools an input is part of the spec of.
+const (
+	none    = "none"
+	all     = "all"
+	servers = "servers" // pools with etcd or control_plane
+	etcd    = "etcd"
+)
+
+// specPools are the pools TestNodeSpec_inputs checks, by their roles.
+var specPools = map[string]func(*poolModel){
+	"worker":        func(m *poolModel) { m.Worker = types.BoolValue(true) },
+	"control_plane": func(m *poolModel) { m.ControlPlane = types.BoolValue(true) },
+	"etcd":          func(m *poolModel) { m.Etcd = types.BoolValue(true) },
+}
+
+func bootInputOf(class, pool string) bool {
+	switch class {
+	case all:
+		return true
+	case servers:
+		return pool != "worker"
+	case etcd:
+		return pool == "etcd"
+	}
+	return false
 }
 
 // sample is a known value of type typ; variants differ in every leaf.
@@ -107,6 +142,9 @@ func (f specFixture) object(t *testing.T, obj, attr string, v *tftypes.Value) ty
 	for name, at := range tft.AttributeTypes {
 		vals[name] = sample(at, 0)
 	}
+	if obj == "cluster" {
+		vals["distribution"] = tftypes.NewValue(tftypes.String, "rke2") // agents read by distribution
+	}
 	if v != nil {
 		vals[attr] = *v
 	}
@@ -117,12 +155,13 @@ func (f specFixture) object(t *testing.T, obj, attr string, v *tftypes.Value) ty
 	return val.(types.Object)
 }
 
-// spec plans a pool with the given objects and returns its spec.
-func (f specFixture) spec(t *testing.T, tmpl, cluster types.Object) types.String {
+// spec plans a pool of roles with the given objects and returns its spec.
+func (f specFixture) spec(t *testing.T, roles string, tmpl, cluster types.Object) types.String {
 	t.Helper()
 	m := poolModel{Name: types.StringValue("workers"), HostnamePrefix: types.StringValue("demo-workers-"), Quantity: types.Int64Value(2),
-		Etcd: types.BoolValue(false), ControlPlane: types.BoolValue(false), Worker: types.BoolValue(true),
+		Etcd: types.BoolValue(false), ControlPlane: types.BoolValue(false), Worker: types.BoolValue(false),
 		NodeTemplate: tmpl, Cluster: cluster}
+	specPools[roles](&m)
 	_, _, diags := m.fillDerived(f.ctx)
 	if diags.HasError() {
 		t.Fatalf("fillDerived: %v", diags)
@@ -138,10 +177,6 @@ func (f specFixture) spec(t *testing.T, tmpl, cluster types.Object) types.String
 // plan").
 func TestNodeSpec_inputs(t *testing.T) {
 	f := newSpecFixture(t)
-	base := f.spec(t, f.object(t, "node_template", "", nil), f.object(t, "cluster", "", nil))
-	if base.IsUnknown() {
-		t.Fatal("the spec of fully known objects is unknown")
-	}
 	for obj, classes := range bootInputs {
 		tft := f.types[obj].TerraformType(f.ctx).(tftypes.Object)
 		names := make([]string, 0, len(tft.AttributeTypes))
@@ -152,28 +187,34 @@ func TestNodeSpec_inputs(t *testing.T) {
 			}
 		}
 		sort.Strings(names)
-		for _, name := range names {
-			boot := classes[name]
-			typ := tft.AttributeTypes[name]
-			with := func(v tftypes.Value) types.String {
-				if obj == "cluster" {
-					return f.spec(t, f.object(t, "node_template", "", nil), f.object(t, obj, name, &v))
-				}
-				return f.spec(t, f.object(t, obj, name, &v), f.object(t, "cluster", "", nil))
+		for pool := range specPools {
+			base := f.spec(t, pool, f.object(t, "node_template", "", nil), f.object(t, "cluster", "", nil))
+			if base.IsUnknown() {
+				t.Fatal("the spec of fully known objects is unknown")
 			}
-			t.Run(obj+"."+name, func(t *testing.T) {
-				if got := with(tftypes.NewValue(typ, tftypes.UnknownValue)); got.IsUnknown() != boot {
-					t.Errorf("unknown %s.%s: spec unknown = %v; want %v", obj, name, got.IsUnknown(), boot)
-				}
-				if v, ok := withUnknownElement(typ); ok {
-					if got := with(v); got.IsUnknown() != boot {
-						t.Errorf("%s.%s with an unknown element: spec unknown = %v; want %v", obj, name, got.IsUnknown(), boot)
+			for _, name := range names {
+				boot := bootInputOf(classes[name], pool)
+				typ := tft.AttributeTypes[name]
+				with := func(v tftypes.Value) types.String {
+					if obj == "cluster" {
+						return f.spec(t, pool, f.object(t, "node_template", "", nil), f.object(t, obj, name, &v))
 					}
+					return f.spec(t, pool, f.object(t, obj, name, &v), f.object(t, "cluster", "", nil))
 				}
-				if got := with(sample(typ, 1)); got.Equal(base) == boot {
-					t.Errorf("changed %s.%s: spec %s, before %s; want it changed = %v", obj, name, got, base, boot)
-				}
-			})
+				t.Run(pool+"/"+obj+"."+name, func(t *testing.T) {
+					if got := with(tftypes.NewValue(typ, tftypes.UnknownValue)); got.IsUnknown() != boot {
+						t.Errorf("unknown %s.%s: spec unknown = %v; want %v", obj, name, got.IsUnknown(), boot)
+					}
+					if v, ok := withUnknownElement(typ); ok {
+						if got := with(v); got.IsUnknown() != boot {
+							t.Errorf("%s.%s with an unknown element: spec unknown = %v; want %v", obj, name, got.IsUnknown(), boot)
+						}
+					}
+					if got := with(sample(typ, 1)); got.Equal(base) == boot {
+						t.Errorf("changed %s.%s: spec %s, before %s; want it changed = %v", obj, name, got, base, boot)
+					}
+				})
+			}
 		}
 	}
 }
@@ -182,7 +223,7 @@ func TestNodeSpec_inputs(t *testing.T) {
 func TestNodeSpec_poolInputs(t *testing.T) {
 	f := newSpecFixture(t)
 	tmpl, cluster := f.object(t, "node_template", "", nil), f.object(t, "cluster", "", nil)
-	base := f.spec(t, tmpl, cluster)
+	base := f.spec(t, "worker", tmpl, cluster)
 	for name, change := range map[string]func(*poolModel){
 		"hostname_prefix": func(m *poolModel) { m.HostnamePrefix = types.StringValue("other-") },
 		"roles":           func(m *poolModel) { m.Etcd = types.BoolValue(true) },

@@ -21,18 +21,30 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 )
 
-// clusterConfig is a credential, a template with extra attributes, a cluster, and pools.
+// clusterConfig is a credential, a template with extra attributes, a cluster with a server
+// pool of its own (serversHCL), and pools.
 func clusterConfig(m *acctest.Moto, templateAttrs, pools string) string {
-	return templateConfig(m, acctest.AccessKey, acctest.SecretKey, templateAttrs) + `
-resource "ec2k8s_cluster" "demo" {
-  name             = "demo"
-  cloud_credential = ec2k8s_cloud_credential.aws
-  members          = [{ name = "alice", role = "cluster-owner" }]
-}
-` + pools
+	return templateConfig(m, acctest.AccessKey, acctest.SecretKey, templateAttrs) + clusterTail(pools)
 }
 
+// serversTemplateHCL is a template of the cluster's servers: the tests change the "ubuntu"
+// template, and etcd nodes cannot be replaced.
+const serversTemplateHCL = `
+resource "ec2k8s_node_template" "servers" {
+  name             = "servers"
+  cloud_credential = ec2k8s_cloud_credential.aws
+}
+`
+
+// serversHCL is one etcd and control-plane node, for the tests' other pools to join through.
+var serversHCL = serversTemplateHCL + poolHCLOf("servers", "servers", 1, "etcd", "control_plane")
+
 func poolHCL(name string, quantity int, roles ...string) string {
+	return poolHCLOf(name, "ubuntu", quantity, roles...)
+}
+
+// poolHCLOf is a pool of the demo cluster on a template.
+func poolHCLOf(name, template string, quantity int, roles ...string) string {
 	r := ""
 	for _, role := range roles {
 		r += fmt.Sprintf("  %s = true\n", role)
@@ -40,12 +52,12 @@ func poolHCL(name string, quantity int, roles ...string) string {
 	return fmt.Sprintf(`
 resource "ec2k8s_node_pool" %[1]q {
   cluster         = ec2k8s_cluster.demo
-  node_template   = ec2k8s_node_template.ubuntu
+  node_template   = ec2k8s_node_template.%[4]s
   name            = %[1]q
   hostname_prefix = "demo-%[1]s-"
   quantity        = %[2]d
 %[3]s}
-`, name, quantity, r)
+`, name, quantity, r, template)
 }
 
 // liveInstances asks moto for the pool's live instances.
@@ -152,12 +164,21 @@ type poolDef struct {
 	name     string
 	quantity int
 	roles    []string
+	template string // "ubuntu" when empty
 }
 
+func (p poolDef) tmpl() string {
+	if p.template == "" {
+		return "ubuntu"
+	}
+	return p.template
+}
+
+// topologyHCL is the pools, with the servers' template, and no other server pool.
 func topologyHCL(pools []poolDef, delta map[string]int) string {
-	out := ""
+	out := serversTemplateHCL
 	for _, p := range pools {
-		out += poolHCL(p.name, p.quantity+delta[p.name], p.roles...)
+		out += poolHCLOf(p.name, p.tmpl(), p.quantity+delta[p.name], p.roles...)
 	}
 	return out
 }
@@ -208,6 +229,16 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 		}
 		return out
 	}
+	// The pools on the "ubuntu" template, which the test changes.
+	ubuntuPools := func(action plancheck.ResourceActionType) []plancheck.PlanCheck {
+		var out []plancheck.PlanCheck
+		for _, p := range pools {
+			if p.tmpl() == "ubuntu" {
+				out = append(out, plancheck.ExpectResourceAction(poolAddr(p.name), action))
+			}
+		}
+		return out
+	}
 	empty := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
 	base := topologyHCL(pools, nil)
 	resource.Test(t, resource.TestCase{
@@ -216,7 +247,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 		CheckDestroy:             checkPoolsGone(moto),
 		Steps: []resource.TestStep{
 			{
-				Config: clusterConfig(moto, "", base),
+				Config: topologyConfig(moto, "", base),
 				ConfigStateChecks: append(created, replaced.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 					renamed.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
 				Check:            resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
@@ -231,7 +262,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 						t.Fatal(err)
 					}
 				},
-				Config: clusterConfig(moto, "", base),
+				Config: topologyConfig(moto, "", base),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate),
@@ -247,7 +278,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 			},
 			{
 				// Scale the first pool up: one more node, the next name, the others untouched.
-				Config: clusterConfig(moto, "", topologyHCL(pools, up)),
+				Config: topologyConfig(moto, "", topologyHCL(pools, up)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -260,16 +291,16 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 			},
 			{
 				// Scale it down below the start: the newest nodes go, the first stays.
-				Config:            clusterConfig(moto, "", topologyHCL(pools, down)),
+				Config:            topologyConfig(moto, "", topologyHCL(pools, down)),
 				ConfigPlanChecks:  empty,
 				ConfigStateChecks: scaledDown(first),
 				Check:             counts(down),
 			},
 			{
 				// A template change replaces every node, one at a time, with new names.
-				Config: clusterConfig(moto, "root_size = 40", base),
+				Config: topologyConfig(moto, "root_size = 40", base),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             allPools(plancheck.ResourceActionUpdate),
+					PreApply:             ubuntuPools(plancheck.ResourceActionUpdate),
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -285,7 +316,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 						t.Fatal(err)
 					}
 				},
-				Config: clusterConfig(moto, "root_size = 40", base),
+				Config: topologyConfig(moto, "root_size = 40", base),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -297,7 +328,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 			},
 			{
 				// Rotating the credential's keys: pools are updated in place, no node replaced.
-				Config: templateConfig(moto, rotatedKey, rotatedSecret, "root_size = 40") + clusterTail(base),
+				Config: templateConfig(moto, rotatedKey, rotatedSecret, "root_size = 40") + clusterOnlyTail(base),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: append(allPools(plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(poolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
@@ -333,6 +364,11 @@ func scaledDown(p poolDef) []statecheck.StateCheck {
 // clusterTail is the cluster and pools of clusterConfig, for configs that build the credential
 // and template themselves.
 func clusterTail(pools string) string {
+	return clusterOnlyTail(serversHCL + pools)
+}
+
+// clusterOnlyTail is the cluster and pools, without the servers of serversHCL.
+func clusterOnlyTail(pools string) string {
 	return `
 resource "ec2k8s_cluster" "demo" {
   name             = "demo"
@@ -342,18 +378,50 @@ resource "ec2k8s_cluster" "demo" {
 ` + pools
 }
 
+// topologyConfig is clusterConfig for a topology that brings its own servers.
+func topologyConfig(m *acctest.Moto, templateAttrs, pools string) string {
+	return templateConfig(m, acctest.AccessKey, acctest.SecretKey, templateAttrs) + clusterOnlyTail(pools)
+}
+
 // TestAccNodePool_recommendedTopology is the seed's production topology, 9 nodes.
 func TestAccNodePool_recommendedTopology(t *testing.T) {
 	testPoolLifecycle(t, []poolDef{
-		{"workers", 4, []string{"worker"}},
-		{"etcd", 3, []string{"etcd"}},
-		{"cp", 2, []string{"control_plane"}},
+		{"workers", 4, []string{"worker"}, ""},
+		{"etcd", 3, []string{"etcd"}, "servers"},
+		{"cp", 2, []string{"control_plane"}, ""},
 	})
 }
 
-// TestAccNodePool_allRoles is the seed's smallest cluster: one node with every role.
+// TestAccNodePool_allRoles is the seed's smallest cluster, one node with every role, grown to
+// three. Adding etcd nodes is fine; removing or replacing one is refused at plan, since its
+// etcd member would stay behind; a node terminated behind Terraform's back is added again.
 func TestAccNodePool_allRoles(t *testing.T) {
-	testPoolLifecycle(t, []poolDef{{"all", 1, []string{"etcd", "control_plane", "worker"}}})
+	moto := acctest.SharedMoto(t)
+	all := func(n int) string { return poolHCL("all", n, "etcd", "control_plane", "worker") }
+	empty := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+	refused := acctest.ErrorRe("etcd members would be left behind")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkPoolsGone(moto),
+		Steps: []resource.TestStep{
+			{Config: topologyConfig(moto, "", all(1)), ConfigPlanChecks: empty, Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "all", 1), checkNames(t, moto))},
+			{Config: topologyConfig(moto, "", all(3)), ConfigPlanChecks: empty, Check: checkPoolCount(t, moto, "all", 3)},
+			{Config: topologyConfig(moto, "", all(2)), PlanOnly: true, ExpectError: refused},
+			{Config: topologyConfig(moto, "root_size = 40", all(3)), PlanOnly: true, ExpectError: refused},
+			{
+				PreConfig: func() {
+					victim := liveInstances(t, moto, "all")[2].InstanceId
+					if _, err := acctest.EC2(moto, "us-west-2").TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(victim)}}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:           topologyConfig(moto, "", all(3)),
+				ConfigPlanChecks: empty,
+				Check:            resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "all", 3), checkNames(t, moto)),
+			},
+		},
+	})
 }
 
 func TestAccNodePool_planErrors(t *testing.T) {

@@ -23,6 +23,8 @@ type Client struct {
 	Concurrency int
 	// Progress reports what the client does, for the provider's log; may be nil.
 	Progress func(msg string, fields map[string]any)
+	// Servers follows the server pools of the run across clients; may be nil.
+	Servers *Servers
 }
 
 // Retry is a bounded, capped exponential backoff.

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
 
 // Limits of the EC2 API the client keeps to.
@@ -38,8 +40,8 @@ var launchNotYet = []string{codeGroupNotFound, codeKeyPairNotFound}
 var capacityCodes = []string{codeInsufficientCapacity, codeInsufficientCapacityAlt, codeInstanceLimitExceeded,
 	codeVcpuLimitExceeded, codeMaxSpotInstanceCount, codeSpotMaxPriceTooLow}
 
-// Launch starts count nodes of p in one RunInstances call, named from indexBase on, and waits
-// until all run.
+// Launch starts count nodes of p in one RunInstances call, named from l.IndexBase on and booted
+// as l says (init or join, and their secrets), and waits until all run.
 //
 // GOTCHA: RunInstances is not safe to retry blindly: a request that reached EC2 but whose answer
 // was lost launches instances that a retry would launch again. The call carries an idempotency
@@ -47,8 +49,8 @@ var capacityCodes = []string{codeInsufficientCapacity, codeInsufficientCapacityA
 // (ec2k8s:launch). The SDK's own retries are off for this call; before each retry the client
 // looks for instances with the token's tag and adopts them, so no emulator or edge case can
 // double a pool.
-func (c *Client) Launch(ctx context.Context, p Pool, hash string, sgIDs []string, count, indexBase int) ([]Node, error) {
-	in, token, err := c.runInput(ctx, p, hash, sgIDs, count, indexBase)
+func (c *Client) Launch(ctx context.Context, p Pool, hash string, sgIDs []string, count int, l bootstrap.Launch) ([]Node, error) {
+	in, token, err := c.runInput(ctx, p, hash, sgIDs, count, l)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +113,14 @@ func (c *Client) launched(ctx context.Context, token string) ([]string, error) {
 }
 
 // runInput builds the RunInstances request and its idempotency token.
-func (c *Client) runInput(ctx context.Context, p Pool, hash string, sgIDs []string, count, indexBase int) (*ec2.RunInstancesInput, string, error) {
-	l := p.Spec.Launch
-	userData, err := p.Spec.UserData(indexBase)
+func (c *Client) runInput(ctx context.Context, p Pool, hash string, sgIDs []string, count int, boot bootstrap.Launch) (*ec2.RunInstancesInput, string, error) {
+	l, indexBase := p.Spec.Launch, boot.IndexBase
+	userData, compressed, err := p.Spec.UserData(boot)
 	if err != nil {
 		return nil, "", fmt.Errorf("node pool %s: %w", p.ID(), err)
+	}
+	if compressed {
+		c.progress("user data gzip-compressed to fit EC2's 16 KiB", map[string]any{"pool": p.ID(), "bytes": len(userData)})
 	}
 	// A nonce per launch: retries of this launch share the token; a later launch with the same
 	// pool, spec and indices (after a pool was deleted and made again) must not get the old

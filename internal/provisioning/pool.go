@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
 
 // Pool is a node pool as the provider wants it.
@@ -23,6 +25,10 @@ type Pool struct {
 	Spec NodeSpec
 	// Groups is what the pool does to the managed security group.
 	Groups GroupSettings
+	// PKI is the cluster's CA set and tokens; each launch gets what its nodes' roles need.
+	PKI *bootstrap.PKI
+	// RegistrationAddress is the cluster's fixed address, if any: nodes join through it.
+	RegistrationAddress string
 	// PublicKey is the SSH public key the nodes get through the pool's key pair; empty: no key
 	// pair (nodes boot from user data and need no SSH).
 	PublicKey string
@@ -154,11 +160,19 @@ type Outcome struct {
 // the node others join through (the lowest index) goes last; replaces nodes of another spec one
 // at a time, new before old; launches what is missing in one RunInstances; and names every node
 // whose Name tag is missing or wrong.
-func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome, error) {
-	out := Outcome{Next: NextIndex(p.NextIndex, current)}
+func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (out Outcome, err error) {
+	if p.Spec.Boot.Server() {
+		done := c.Servers.begin(p.Cluster)
+		defer func() { done(p.ID(), err) }()
+	}
+	out = Outcome{Next: NextIndex(p.NextIndex, current)}
 	hash, err := p.Spec.Hash()
 	if err != nil {
 		return out, err
+	}
+	// Before anything is made: the largest user data the pool's nodes can get must fit.
+	if err := p.Spec.CheckUserData(); err != nil {
+		return out, fmt.Errorf("node pool %s: %w", p.ID(), err)
 	}
 	sgIDs, err := c.EnsureSecurityGroups(ctx, p)
 	if err != nil {
@@ -169,6 +183,16 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome
 	}
 	nodes, err := c.settle(ctx, p.ID(), current)
 	if err != nil {
+		return out, err
+	}
+
+	replaced := 0
+	for _, n := range nodes {
+		if n.Spec != hash {
+			replaced++
+		}
+	}
+	if err := CheckEtcdChange(p.ID(), p.Spec.Boot.Etcd(), min(replaced, p.Quantity), max(len(nodes)-p.Quantity, 0)); err != nil {
 		return out, err
 	}
 
@@ -199,7 +223,7 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome
 		}
 		old := nodes[i]
 		c.progress("replacing node", map[string]any{"pool": p.ID(), "instance_id": old.InstanceID, "hostname": old.Hostname})
-		fresh, err := c.Launch(ctx, p, hash, sgIDs, 1, out.Next)
+		fresh, err := c.launchNodes(ctx, p, hash, sgIDs, 1, out.Next)
 		out.Next++
 		out.Launched = true
 		if err != nil {
@@ -213,13 +237,13 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (Outcome
 
 	if missing := p.Quantity - len(nodes); missing > 0 {
 		c.progress("launching nodes", map[string]any{"pool": p.ID(), "count": missing})
-		fresh, err := c.Launch(ctx, p, hash, sgIDs, missing, out.Next)
+		fresh, err := c.launchNodes(ctx, p, hash, sgIDs, missing, out.Next)
 		out.Next += missing
 		out.Launched = true
+		nodes = append(nodes, fresh...)
 		if err != nil {
 			return out, err
 		}
-		nodes = append(nodes, fresh...)
 	}
 	sortNodes(nodes)
 	out.Warnings = c.nameNodes(ctx, p.ID(), nodes)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,6 +36,7 @@ type poolFake struct {
 	minLive   int // the fewest live instances seen after the first launch
 	failRun   error
 	failTags  error
+	servers   []types.Instance // other pools' nodes, listed but not counted
 	mu        sync.Mutex
 	// lag hides new instances from the next lag DescribeInstances calls and keeps them
 	// pending for as many more, as EC2's eventual consistency does right after a launch.
@@ -43,7 +45,13 @@ type poolFake struct {
 }
 
 func newPoolFake() *poolFake {
-	return &poolFake{fakeEC2: newFake(), instances: map[string]*types.Instance{}, keyPairs: map[string]string{}, minLive: -1}
+	f := &poolFake{fakeEC2: newFake(), instances: map[string]*types.Instance{}, keyPairs: map[string]string{}, minLive: -1}
+	// A control-plane server of the cluster, in a pool of its own, for agents to join through.
+	f.servers = []types.Instance{{InstanceId: aws.String("i-server01"), PrivateIpAddress: aws.String("10.0.0.5"),
+		State: &types.InstanceState{Name: types.InstanceStateNameRunning}, Tags: []types.Tag{
+			{Key: aws.String(TagCluster), Value: aws.String("demo")}, {Key: aws.String(TagPool), Value: aws.String("cp")},
+			{Key: aws.String(TagRoles), Value: aws.String("controlplane")}}}}
+	return f
 }
 
 func (f *poolFake) count() {
@@ -117,6 +125,17 @@ func (f *poolFake) DescribeInstances(_ context.Context, in *ec2.DescribeInstance
 		}
 		if ok {
 			res.Instances = append(res.Instances, *i)
+		}
+	}
+	for _, i := range f.servers {
+		ok := matches(filterValues(in.Filters, "instance-id"), aws.ToString(i.InstanceId)) && matches(filterValues(in.Filters, "instance-state-name"), string(i.State.Name))
+		for _, fl := range in.Filters {
+			if key, isTag := strings.CutPrefix(aws.ToString(fl.Name), "tag:"); isTag && !contains(fl.Values, tagOf(i.Tags, key)) {
+				ok = false
+			}
+		}
+		if ok {
+			res.Instances = append(res.Instances, i)
 		}
 	}
 	return &ec2.DescribeInstancesOutput{Reservations: []types.Reservation{res}}, nil
@@ -205,14 +224,23 @@ func publicKey(seed byte) string {
 // testPool is a pool of the fake region; version tells specs apart.
 func testPool(quantity int, version string) Pool {
 	return Pool{
-		Cluster: "demo", Name: "etcd", HostnamePrefix: "demo-etcd-", Quantity: quantity, Roles: Roles{Etcd: true},
-		PublicKey: testPublicKey,
+		Cluster: "demo", Name: "w", HostnamePrefix: "demo-w-", Quantity: quantity, Roles: Roles{Worker: true},
+		PublicKey: testPublicKey, PKI: poolPKI(),
 		Spec: NodeSpec{
 			Launch: LaunchSpec{Region: "us-west-2", VPCID: "vpc-00000001", SubnetID: "subnet-0000000a", SecurityGroups: []string{ManagedSecurityGroup}, AMI: "ami-00000002", InstanceType: "t3.medium", RootSize: 32, VolumeType: "gp3", HTTPTokens: "required", HopLimit: 1},
-			Boot:   bootstrap.Node{Cluster: "demo", Distribution: "rke2", KubernetesVersion: version, Pool: "etcd", HostnamePrefix: "demo-etcd-", Roles: []string{"etcd"}},
+			Boot:   bootstrap.Node{Cluster: "demo", Distribution: "rke2", KubernetesVersion: version, Pool: "w", HostnamePrefix: "demo-w-", Roles: []string{"worker"}},
 		},
 	}
 }
+
+// poolPKI is one cluster PKI for every test pool.
+var poolPKI = sync.OnceValue(func() *bootstrap.PKI {
+	p, err := bootstrap.NewPKI(rand.Reader, time.Now(), "demo")
+	if err != nil {
+		panic(err)
+	}
+	return p
+})
 
 func hashOf(t *testing.T, p Pool) string {
 	t.Helper()
@@ -263,14 +291,14 @@ func TestReconcile_createScaleReplaceDelete(t *testing.T) {
 	c := &Client{EC2: f, Poll: time.Millisecond}
 
 	nodes, next := reconcile(t, c, testPool(3, "v1"), nil)
-	if got := hostnames(nodes); got != "demo-etcd-1,demo-etcd-2,demo-etcd-3" {
+	if got := hostnames(nodes); got != "demo-w-1,demo-w-2,demo-w-3" {
 		t.Errorf("created %s", got)
 	}
-	if f.calls["RunInstances"] != 1 || f.rules == 0 || f.keyPairs["ec2k8s-demo-etcd"] != testPublicKey {
+	if f.calls["RunInstances"] != 1 || f.rules == 0 || f.keyPairs["ec2k8s-demo-w"] != testPublicKey {
 		t.Errorf("create: %d RunInstances, %d rules, key pairs %v; want one launch, the group's rules and the key pair", f.calls["RunInstances"], f.rules, f.keyPairs)
 	}
 	// One launch gives every instance the same tags: each is named after it runs.
-	if got := f.names(nodes); got != "demo-etcd-1,demo-etcd-2,demo-etcd-3" {
+	if got := f.names(nodes); got != "demo-w-1,demo-w-2,demo-w-3" {
 		t.Errorf("Name tags = %s; want each node's name", got)
 	}
 	if f.calls["CreateTags"] != 3 {
@@ -280,8 +308,8 @@ func TestReconcile_createScaleReplaceDelete(t *testing.T) {
 	// Scale down to 1: the newest two go in one call; the first node, which others join, stays.
 	f.journal = nil
 	nodes, next = reconcile(t, c, withNext(testPool(1, "v1"), next), nodes)
-	if got := hostnames(nodes); got != "demo-etcd-1" {
-		t.Errorf("after scale-down: %s; want demo-etcd-1", got)
+	if got := hostnames(nodes); got != "demo-w-1" {
+		t.Errorf("after scale-down: %s; want demo-w-1", got)
 	}
 	if want := "terminate i-00000002,i-00000003"; len(f.journal) != 1 || f.journal[0] != want {
 		t.Errorf("scale-down journal = %q; want [%q]", f.journal, want)
@@ -289,7 +317,7 @@ func TestReconcile_createScaleReplaceDelete(t *testing.T) {
 
 	// Scale up to 3 again: one launch, names continue and are never reused.
 	nodes, next = reconcile(t, c, withNext(testPool(3, "v1"), next), nodes)
-	if got := hostnames(nodes); got != "demo-etcd-1,demo-etcd-4,demo-etcd-5" {
+	if got := hostnames(nodes); got != "demo-w-1,demo-w-4,demo-w-5" {
 		t.Errorf("after scale-up: %s", got)
 	}
 
@@ -315,19 +343,19 @@ func TestReconcile_createScaleReplaceDelete(t *testing.T) {
 			t.Errorf("node %s has spec %q after the roll; want %q", n.Hostname, n.Spec, v2)
 		}
 	}
-	if got := f.names(nodes); got != "demo-etcd-6,demo-etcd-7,demo-etcd-8" || f.calls["CreateTags"] != 0 {
+	if got := f.names(nodes); got != "demo-w-6,demo-w-7,demo-w-8" || f.calls["CreateTags"] != 0 {
 		t.Errorf("after the roll: Name tags %s with %d CreateTags; want each node's name, set at launch", got, f.calls["CreateTags"])
 	}
 
 	// Delete: every node terminated, the key pair deleted, the managed group kept.
 	f.journal = nil
-	if err := c.DeletePool(ctx, "demo", "etcd"); err != nil {
+	if err := c.DeletePool(ctx, "demo", "w"); err != nil {
 		t.Fatal(err)
 	}
-	if rest, _ := c.ReadPool(ctx, "demo", "etcd"); len(rest) != 0 {
+	if rest, _ := c.ReadPool(ctx, "demo", "w"); len(rest) != 0 {
 		t.Errorf("after delete %d nodes live", len(rest))
 	}
-	if _, ok := f.keyPairs["ec2k8s-demo-etcd"]; ok || f.groupID == "" {
+	if _, ok := f.keyPairs["ec2k8s-demo-w"]; ok || f.groupID == "" {
 		t.Errorf("after delete: key pairs %v, group %q; want no key pair and the group kept", f.keyPairs, f.groupID)
 	}
 }
@@ -341,17 +369,17 @@ func TestReconcile_renamesWithoutReplacing(t *testing.T) {
 	victim := f.instances[nodes[1].InstanceID]
 	victim.Tags = slices.DeleteFunc(victim.Tags, func(t types.Tag) bool { return aws.ToString(t.Key) == TagName })
 	victim.Tags = append(victim.Tags, types.Tag{Key: aws.String(TagName), Value: aws.String("renamed-in-console")})
-	current, err := c.ReadPool(context.Background(), "demo", "etcd")
+	current, err := c.ReadPool(context.Background(), "demo", "w")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if current[1].Name != "renamed-in-console" || current[1].Hostname != "demo-etcd-2" {
+	if current[1].Name != "renamed-in-console" || current[1].Hostname != "demo-w-2" {
 		t.Fatalf("read back %q named %q; the name must come from the prefix and index tags", current[1].Hostname, current[1].Name)
 	}
 	f.journal = nil
 	f.calls["CreateTags"] = 0
 	nodes, _ = reconcile(t, c, withNext(testPool(3, "v1"), next), current)
-	if got := f.names(nodes); got != "demo-etcd-1,demo-etcd-2,demo-etcd-3" {
+	if got := f.names(nodes); got != "demo-w-1,demo-w-2,demo-w-3" {
 		t.Errorf("Name tags = %s", got)
 	}
 	if len(f.journal) != 0 || f.calls["CreateTags"] != 1 {
@@ -372,7 +400,7 @@ func TestReconcile_namingFailureIsAWarning(t *testing.T) {
 	if len(out.Nodes) != 3 || len(out.Warnings) != 3 {
 		t.Fatalf("%d nodes, warnings %v; want 3 nodes and a warning for each", len(out.Nodes), out.Warnings)
 	}
-	if !strings.Contains(out.Warnings[0].Error(), "naming demo-etcd-1") || !strings.Contains(out.Warnings[0].Error(), "ec2:CreateTags") {
+	if !strings.Contains(out.Warnings[0].Error(), "naming demo-w-1") || !strings.Contains(out.Warnings[0].Error(), "ec2:CreateTags") {
 		t.Errorf("warning = %v", out.Warnings[0])
 	}
 }
@@ -389,7 +417,7 @@ func TestEnsureKeyPair(t *testing.T) {
 		t.Fatalf("without a public key: err %v, key pairs %v; want none", err, f.keyPairs)
 	}
 	p.PublicKey = testPublicKey
-	if err := c.EnsureKeyPair(ctx, p); err != nil || f.keyPairs["ec2k8s-demo-etcd"] != testPublicKey {
+	if err := c.EnsureKeyPair(ctx, p); err != nil || f.keyPairs["ec2k8s-demo-w"] != testPublicKey {
 		t.Fatalf("with a public key: err %v, key pairs %v", err, f.keyPairs)
 	}
 	f.journal = nil
@@ -399,10 +427,10 @@ func TestEnsureKeyPair(t *testing.T) {
 	}
 	other := publicKey(2)
 	p.PublicKey = other
-	if err := c.EnsureKeyPair(ctx, p); err != nil || f.keyPairs["ec2k8s-demo-etcd"] != other {
+	if err := c.EnsureKeyPair(ctx, p); err != nil || f.keyPairs["ec2k8s-demo-w"] != other {
 		t.Fatalf("new key: err %v, key pairs %v", err, f.keyPairs)
 	}
-	if want := "delete-key ec2k8s-demo-etcd|import-key ec2k8s-demo-etcd"; strings.Join(f.journal, "|") != want {
+	if want := "delete-key ec2k8s-demo-w|import-key ec2k8s-demo-w"; strings.Join(f.journal, "|") != want {
 		t.Errorf("journal = %q; want %q", f.journal, want)
 	}
 	p.PublicKey = ""
@@ -452,8 +480,9 @@ func TestLaunch_waitsOutEventualConsistency(t *testing.T) {
 		}
 	}
 	// 3 polls see nothing, 2 see them pending, the 6th sees them running: one call per poll.
-	if got := f.calls["DescribeInstances"]; got != 6 {
-		t.Errorf("DescribeInstances calls = %d; want 6 (one per poll for the whole launch)", got)
+	// Plus one to find the server the nodes join through.
+	if got := f.calls["DescribeInstances"]; got != 7 {
+		t.Errorf("DescribeInstances calls = %d; want 7 (one for the join server, one per poll for the whole launch)", got)
 	}
 }
 

@@ -1,11 +1,15 @@
 package provisioning
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
@@ -51,8 +55,8 @@ type LaunchSpec struct {
 // ec2k8s:spec tag. Lists whose order means nothing are sorted first.
 func (s NodeSpec) Hash() (string, error) {
 	s.Launch.SecurityGroups = sorted(s.Launch.SecurityGroups)
+	s.Boot = s.Boot.ForSpec()
 	s.Boot.Roles = sorted(s.Boot.Roles)
-	s.Boot.IndexBase = 0
 	b, err := json.Marshal(s)
 	if err != nil {
 		return "", fmt.Errorf("hashing node spec: %w", err)
@@ -61,28 +65,41 @@ func (s NodeSpec) Hash() (string, error) {
 	return hex.EncodeToString(sum[:])[:16], nil
 }
 
-// UserData renders the user data of the nodes of one launch, whose names start at indexBase,
-// and checks it fits what EC2 accepts.
-func (s NodeSpec) UserData(indexBase int) ([]byte, error) {
-	n := s.Boot
-	n.IndexBase = indexBase
-	b, err := bootstrap.UserData(n)
+// UserData renders the user data of one launch's nodes (gzip-compressed when that is what makes
+// it fit) and checks it fits what EC2 accepts. compressed says it was compressed.
+func (s NodeSpec) UserData(l bootstrap.Launch) (data []byte, compressed bool, err error) {
+	b, compressed, err := bootstrap.UserData(s.Boot, l)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(b) > MaxUserData {
-		return nil, fmt.Errorf("the user data of the %s nodes is %d bytes; EC2 accepts at most %d (16 KiB) before base64 encoding: "+
-			"shorten the node template's user_data (%d bytes), node_labels or node_taints", n.Pool, len(b), MaxUserData, len(n.ExtraUserData))
+		return nil, false, fmt.Errorf("the user data of the %s nodes is %d bytes even gzip-compressed; EC2 accepts at most %d (16 KiB) before base64 encoding: "+
+			"shorten the node template's user_data (%d bytes), node_labels or node_taints", s.Boot.Pool, len(b), MaxUserData, len(s.Boot.ExtraUserData))
 	}
-	return b, nil
+	return b, compressed, nil
 }
 
-// CheckUserData renders the user data with the largest node index a pool can reach, so a plan
-// can refuse what RunInstances would.
+// CheckUserData renders the largest user data the pool's nodes can get — the node that starts
+// the cluster, with every CA, at the largest index — so a plan can refuse what RunInstances
+// would.
 func (s NodeSpec) CheckUserData() error {
-	_, err := s.UserData(1 << 30)
+	p, err := samplePKI()
+	if err != nil {
+		return err
+	}
+	l := bootstrap.Launch{IndexBase: 1 << 30, Init: s.Boot.Etcd(), Server: "255.255.255.255",
+		RegistrationAddress: strings.Repeat("r", 253), Secrets: p.SecretsFor(s.Boot, s.Boot.Etcd())}
+	if !l.Init {
+		l.Server = l.RegistrationAddress
+	}
+	_, _, err = s.UserData(l)
 	return err
 }
+
+// samplePKI is a PKI of real sizes, made once, to measure user data by.
+var samplePKI = sync.OnceValues(func() (*bootstrap.PKI, error) {
+	return bootstrap.NewPKI(rand.Reader, time.Now(), strings.Repeat("c", 40))
+})
 
 // GroupSettings is what a pool does to the managed security group: nothing a node is booted
 // with, so it is not part of the spec.

@@ -1,7 +1,9 @@
 package provisioning
 
 import (
+	"encoding/hex"
 	"fmt"
+	mrand "math/rand"
 	"strings"
 	"testing"
 
@@ -14,7 +16,7 @@ import (
 func TestNodeSpecHash_golden(t *testing.T) {
 	p := testPool(3, "v1.33.5+rke2r1")
 	got := hashOf(t, p)
-	if want := "bc3dfdcf9a4a0409"; got != want {
+	if want := "fa7dca1435872fc5"; got != want {
 		t.Errorf("Hash() = %s; want %s", got, want)
 	}
 	// Order of sets means nothing; the launch index base is not part of the spec.
@@ -33,11 +35,15 @@ func TestNodeSpec_userDataLimit(t *testing.T) {
 		t.Fatalf("a plain node's user data: %v", err)
 	}
 	p.Spec.Boot.Labels = map[string]string{}
-	for i := range 400 {
-		p.Spec.Boot.Labels[fmt.Sprintf("example.com/label-%03d", i)] = strings.Repeat("v", 40)
+	// Random values: gzip cannot make them fit.
+	rnd := mrand.New(mrand.NewSource(1))
+	for i := range 700 {
+		b := make([]byte, 30)
+		rnd.Read(b)
+		p.Spec.Boot.Labels[fmt.Sprintf("example.com/label-%03d", i)] = hex.EncodeToString(b)
 	}
 	err := p.Spec.CheckUserData()
-	if err == nil || !strings.Contains(err.Error(), "EC2 accepts at most 16384 (16 KiB)") || !strings.Contains(err.Error(), "the etcd nodes is") {
+	if err == nil || !strings.Contains(err.Error(), "even gzip-compressed; EC2 accepts at most 16384 (16 KiB)") || !strings.Contains(err.Error(), "the w nodes is") {
 		t.Fatalf("error = %v; want one naming the size and the limit", err)
 	}
 }
@@ -81,11 +87,11 @@ func TestRuleQuotaWarning(t *testing.T) {
 func TestUserDataCarriesTheBootSpec(t *testing.T) {
 	p := testPool(1, "v1")
 	p.Spec.Boot.Engine = bootstrap.Engine{Env: map[string]string{"HTTPS_PROXY": "http://proxy:3128"}}
-	b, err := p.Spec.UserData(4)
+	b, _, err := p.Spec.UserData(p.launch(4, false, "10.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"HTTPS_PROXY":"http://proxy:3128"`) {
+	if !strings.Contains(string(b), `HTTPS_PROXY="http://proxy:3128"`) {
 		t.Errorf("user data lacks the engine settings:\n%s", b)
 	}
 }

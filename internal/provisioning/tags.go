@@ -23,7 +23,10 @@ const (
 	// node's AMI launch index, which EC2 reports and the node reads from its metadata.
 	TagIndexBase = "ec2k8s:index-base"
 	TagLaunch    = "ec2k8s:launch"
-	tagManaged   = "ec2k8s:managed"
+	// TagVersion is the Kubernetes release a node was booted with: agents wait until every
+	// server runs theirs (no kubelet newer than its API server).
+	TagVersion = "ec2k8s:kubernetes-version"
+	tagManaged = "ec2k8s:managed"
 )
 
 // ClusterTag is the tag Kubernetes' AWS integrations use to find a cluster's resources.
@@ -72,6 +75,7 @@ func launchTags(p Pool, hash, token string, count, indexBase int) map[string]str
 		TagHostnamePrefix:     p.HostnamePrefix,
 		TagIndexBase:          strconv.Itoa(indexBase),
 		TagLaunch:             token,
+		TagVersion:            p.Spec.Boot.KubernetesVersion,
 	})
 	if count == 1 {
 		tags[TagName] = p.HostnamePrefix + strconv.Itoa(indexBase)

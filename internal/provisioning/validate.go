@@ -8,6 +8,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	kubeletapis "k8s.io/kubelet/pkg/apis"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
 
 // Limits and defaults a template is checked against.
@@ -15,16 +19,15 @@ const (
 	// MaxTags is what EC2 allows on one resource.
 	MaxTags = 50
 	// ReservedTags is how many of them the provider sets itself on every node resource (Name,
-	// kubernetes.io/cluster/<name> and seven ec2k8s:* tags) with one to spare.
-	ReservedTags = 10
+	// kubernetes.io/cluster/<name> and eight ec2k8s:* tags) with one to spare.
+	ReservedTags = 11
 	// MaxUserTags is what is left for the template's tags.
 	MaxUserTags = MaxTags - ReservedTags
 	// MaxSecurityGroups is how many security groups EC2 attaches to one network interface at
 	// most (the quota is 5 by default, adjustable to 16).
 	MaxSecurityGroups = 16
-	// MaxUserData is what EC2 takes as user data, in raw form, before base64 encoding
-	// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
-	MaxUserData = 16 * 1024
+	// MaxUserData is what EC2 takes as user data, in raw form, before base64 encoding.
+	MaxUserData = bootstrap.MaxUserData
 	// MaxExtraUserData is the room left for extra user data in EC2's 16 KiB, next to the bootstrap.
 	MaxExtraUserData = 8 * 1024
 	// ManagedSecurityGroup is the group the provider creates in the VPC when a template uses it.
@@ -295,10 +298,14 @@ func ValidateKMSKey(s string) error {
 	return nil
 }
 
-// ValidateUserData checks the size of extra user data.
+// ValidateUserData checks extra user data: a cloud-config or a script, small enough to fit
+// beside the Kubernetes bootstrap.
 func ValidateUserData(s string) error {
 	if len(s) > MaxExtraUserData {
 		return fmt.Errorf("extra user data is %d bytes; at most %d fit beside the Kubernetes bootstrap in EC2's 16 KiB", len(s), MaxExtraUserData)
+	}
+	if !strings.HasPrefix(s, "#cloud-config") && !strings.HasPrefix(s, "#!") {
+		return fmt.Errorf("extra user data must be a cloud-config (starting with #cloud-config, merged into the node's) or a script (starting with #!, run after the bootstrap)")
 	}
 	return nil
 }
@@ -337,6 +344,28 @@ func ValidateLabelKey(s string) error {
 	}
 	if !labelNameRe.MatchString(name) {
 		return fmt.Errorf("%q is not a Kubernetes label key: the name must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit", s)
+	}
+	return nil
+}
+
+// ValidateNodeLabelKey checks a label key for a node's kubelet (`node-label`): a Kubernetes label
+// key, and none of the kubernetes.io or k8s.io namespaces except the labels a kubelet may set
+// itself. The kubelet refuses to start with any other (node-role.kubernetes.io/* among them), so
+// the node would never register.
+func ValidateNodeLabelKey(s string) error {
+	if err := ValidateLabelKey(s); err != nil {
+		return err
+	}
+	prefix, _, found := strings.Cut(s, "/")
+	if !found || kubeletapis.IsKubeletLabel(s) {
+		return nil
+	}
+	for _, ns := range []string{"kubernetes.io", "k8s.io"} {
+		if prefix == ns || strings.HasSuffix(prefix, "."+ns) {
+			return fmt.Errorf("%q is in the %s namespace, which a kubelet may not label its node with (only %s and the %s/ prefixes): "+
+				"the node would not register; use a key of your own domain, such as example.com/role", s, ns,
+				strings.Join(kubeletapis.KubeletLabels(), ", "), strings.Join(kubeletapis.KubeletLabelNamespaces(), "/, "))
+		}
 	}
 	return nil
 }

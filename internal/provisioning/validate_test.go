@@ -107,6 +107,12 @@ func TestStringValidators(t *testing.T) {
 		{"tier", ""}, {"topology.example.com/tier", ""},
 		{"-bad", "starting and ending with a letter or digit"}, {"Example.COM/x", "prefix before '/' must be a DNS subdomain"}, {"/x", "DNS subdomain"}, {strings.Repeat("k", 64), "1 to 63"},
 	})
+	runValidator(t, "ValidateNodeLabelKey", ValidateNodeLabelKey, []validatorCase{
+		{"tier", ""}, {"example.com/tier", ""}, {"node.kubernetes.io/exclude-from-external-load-balancers", ""},
+		{"topology.kubernetes.io/zone", ""}, {"my.kubelet.kubernetes.io/x", ""}, {"kubernetes.io.example.com/x", ""},
+		{"node-role.kubernetes.io/worker", "a kubelet may not label its node with"}, {"kubernetes.io/role", "kubernetes.io namespace"},
+		{"x.k8s.io/y", "k8s.io namespace"}, {"-bad", "starting and ending"},
+	})
 	runValidator(t, "ValidateLabelValue", ValidateLabelValue, []validatorCase{
 		{"", ""}, {"core", ""}, {"has space", "not a Kubernetes label value"}, {strings.Repeat("v", 64), "at most 63"},
 	})
@@ -160,7 +166,7 @@ func TestValidateTags(t *testing.T) {
 		tags map[string]string
 		want string
 	}{
-		{"too many", many, "at most 40"},
+		{"too many", many, "at most 39"},
 		{"Name", map[string]string{"Name": "x"}, `"Name" is set by the provider`},
 		{"cluster tag", map[string]string{"kubernetes.io/cluster/demo": "owned"}, "set by the provider"},
 		{"ec2k8s tag", map[string]string{"ec2k8s:pool": "x"}, "set by the provider"},

@@ -1,0 +1,297 @@
+package contract
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
+)
+
+// These tests hold the init-and-join rules of the client against moto behind the strict proxy:
+// one node per cluster starts it, every other joins as its role says, and each gets the
+// secrets of its role only.
+
+// clusterPKI is one PKI for the join tests.
+var clusterPKI = sync.OnceValue(func() *bootstrap.PKI {
+	p, err := bootstrap.NewPKI(rand.Reader, time.Now(), "faults")
+	if err != nil {
+		panic(err)
+	}
+	return p
+})
+
+// rolePool is a pool of cluster "faults" with roles, on a resolved template.
+func rolePool(t *testing.T, c *provisioning.Client, name string, quantity int, roles provisioning.Roles) provisioning.Pool {
+	t.Helper()
+	p := faultPool(t, c, name)
+	p.Quantity, p.Roles, p.PKI = quantity, roles, clusterPKI()
+	p.Spec.Boot.Roles = roles.List()
+	p.Spec.Boot.ClusterCIDR, p.Spec.Boot.ServiceCIDR, p.Spec.Boot.ClusterDNS = bootstrap.DefaultClusterCIDR, bootstrap.DefaultServiceCIDR, bootstrap.DefaultClusterDNS
+	p.Spec.Boot.NetworkPlugin = "canal"
+	p.Spec.Boot.KubernetesVersion = bootstrap.DefaultVersion("rke2")
+	return p
+}
+
+// booted is what a node's user data says about how it boots.
+type booted struct {
+	id, privateIP, pool string
+	init                bool
+	server              string // the join URL
+	caKeys              bool
+	serverToken         bool
+	agentToken          bool
+}
+
+// serverKeyRe finds the server: key of a node's config (not disable-apiserver:).
+var serverKeyRe = regexp.MustCompile(`(?m)^\s*server: (\S+)$`)
+
+// bootOf reads every live node's user data of the cluster from moto.
+func bootOf(t *testing.T, m *acctest.Moto) []booted {
+	t.Helper()
+	ctx := context.Background()
+	c := directEC2(m)
+	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
+		{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"faults"}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := clusterPKI()
+	var all []booted
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			attr, err := c.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: i.InstanceId, Attribute: types.InstanceAttributeNameUserData})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := base64.StdEncoding.DecodeString(aws.ToString(attr.UserData.Value))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if zr, err := gzip.NewReader(bytes.NewReader(raw)); err == nil {
+				if raw, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ud := string(raw)
+			b := booted{id: aws.ToString(i.InstanceId), privateIP: aws.ToString(i.PrivateIpAddress),
+				caKeys: strings.Contains(ud, "PRIVATE KEY"), serverToken: strings.Contains(ud, p.ServerToken), agentToken: strings.Contains(ud, p.AgentToken)}
+			for _, tag := range i.Tags {
+				if aws.ToString(tag.Key) == provisioning.TagPool {
+					b.pool = aws.ToString(tag.Value)
+				}
+			}
+			if m := serverKeyRe.FindStringSubmatch(ud); m != nil {
+				b.server = m[1]
+			} else {
+				b.init = true
+			}
+			all = append(all, b)
+		}
+	}
+	return all
+}
+
+// TestJoin_oneInitAcrossConcurrentPools: two etcd pools of one cluster reconciled at once (as
+// Terraform applies them in one provider process) start the cluster once; every other node
+// joins through an etcd node's private address; only the init node gets CA keys.
+func TestJoin_oneInitAcrossConcurrentPools(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	m.Strict.SetLag(1) // EC2 may not list the init node at once: the lock must hold until it does
+	c := strictClient(t, m.URL)
+	pools := []provisioning.Pool{rolePool(t, c, "etcd-a", 3, provisioning.Roles{Etcd: true}), rolePool(t, c, "etcd-b", 2, provisioning.Roles{Etcd: true})}
+	var wg sync.WaitGroup
+	errs := make([]error, len(pools))
+	for i, p := range pools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = reconcile(context.Background(), strictClient(t, m.URL), p, nil)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	nodes := bootOf(t, m)
+	if len(nodes) != 5 {
+		t.Fatalf("%d nodes; want 5", len(nodes))
+	}
+	etcdIPs := map[string]bool{}
+	for _, n := range nodes {
+		etcdIPs[n.privateIP] = true
+	}
+	inits := 0
+	for _, n := range nodes {
+		switch {
+		case n.init:
+			inits++
+			if !n.caKeys || !n.serverToken || !n.agentToken {
+				t.Errorf("the init node %s: CA keys %v, server token %v, agent token %v; want all", n.id, n.caKeys, n.serverToken, n.agentToken)
+			}
+		default:
+			host := strings.TrimSuffix(strings.TrimPrefix(n.server, "https://"), ":9345")
+			if !etcdIPs[host] || host == n.privateIP {
+				t.Errorf("%s joins through %s; want another etcd node's private address on 9345", n.id, n.server)
+			}
+			if n.caKeys || !n.serverToken || !n.agentToken {
+				t.Errorf("joining server %s: CA keys %v, server token %v, agent token %v; want both tokens, no key", n.id, n.caKeys, n.serverToken, n.agentToken)
+			}
+		}
+	}
+	if inits != 1 {
+		t.Errorf("%d nodes started the cluster; want exactly 1", inits)
+	}
+}
+
+// TestJoin_byRole: control-plane-only nodes join through an etcd node, agents through a
+// control-plane node (never an etcd-only one); agents get the agent token only. A pool with no
+// server to join through waits for one, and says so when it gives up.
+func TestJoin_byRole(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	c := strictClient(t, m.URL)
+	workers := rolePool(t, c, "workers", 2, provisioning.Roles{Worker: true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, _, err := reconcile(ctx, c, workers, nil)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "join the cluster through a control-plane server, and cluster faults has none") {
+		t.Fatalf("workers without a server: %v", err)
+	}
+	for _, p := range []provisioning.Pool{rolePool(t, c, "etcd", 1, provisioning.Roles{Etcd: true}), rolePool(t, c, "cp", 1, provisioning.Roles{ControlPlane: true}), workers} {
+		if _, _, err := reconcile(context.Background(), c, p, nil); err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+	}
+	ip := map[string]string{}
+	for _, n := range bootOf(t, m) {
+		ip[n.pool] = n.privateIP
+	}
+	for _, n := range bootOf(t, m) {
+		switch n.pool {
+		case "cp":
+			if n.server != "https://"+ip["etcd"]+":9345" || n.caKeys || !n.serverToken {
+				t.Errorf("cp node joins through %s (keys %v, server token %v); want the etcd node %s, the tokens, no key", n.server, n.caKeys, n.serverToken, ip["etcd"])
+			}
+		case "workers":
+			if n.server != "https://"+ip["cp"]+":9345" || n.caKeys || n.serverToken || !n.agentToken {
+				t.Errorf("worker joins through %s (keys %v, server token %v, agent token %v); want the cp node %s and the agent token only", n.server, n.caKeys, n.serverToken, n.agentToken, ip["cp"])
+			}
+		}
+	}
+}
+
+// TestJoin_agentsWaitForServersVersion: agents of a newer Kubernetes version than a server wait
+// (here: give up, saying which servers are older) rather than run a kubelet newer than its
+// API server.
+func TestJoin_agentsWaitForServersVersion(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	c := strictClient(t, m.URL)
+	servers := rolePool(t, c, "servers", 1, provisioning.Roles{Etcd: true, ControlPlane: true})
+	if _, _, err := reconcile(context.Background(), c, servers, nil); err != nil {
+		t.Fatal(err)
+	}
+	workers := rolePool(t, c, "workers", 1, provisioning.Roles{Worker: true})
+	workers.Spec.Boot.KubernetesVersion = "v1.34.1+rke2r1"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _, err := reconcile(ctx, c, workers, nil)
+	if err == nil || !strings.Contains(err.Error(), "run v1.34.1+rke2r1 only once every server does; still older") {
+		t.Fatalf("error = %v; want agents waiting for the servers", err)
+	}
+	if total, _ := everLaunched(t, m, "workers"); total != 0 {
+		t.Errorf("%d agents launched before the servers were upgraded", total)
+	}
+}
+
+// TestJoin_etcdNodesAreNotReplaced: a new spec or a smaller quantity for an etcd pool with nodes
+// is refused, and nothing is launched or terminated.
+func TestJoin_etcdNodesAreNotReplaced(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	c := strictClient(t, m.URL)
+	etcd := rolePool(t, c, "etcd", 3, provisioning.Roles{Etcd: true})
+	nodes, next, err := reconcile(context.Background(), c, etcd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(*provisioning.Pool){
+		"new spec":   func(p *provisioning.Pool) { p.Spec.Launch.RootSize = 64 },
+		"scale down": func(p *provisioning.Pool) { p.Quantity = 1 },
+	} {
+		p := etcd
+		p.NextIndex = next
+		change(&p)
+		_, _, err := reconcile(context.Background(), c, p, nodes)
+		if !errors.Is(err, provisioning.ErrEtcdMembers) {
+			t.Errorf("%s: error = %v; want the etcd refusal", name, err)
+		}
+	}
+	if total, live := everLaunched(t, m, "etcd"); total != 3 || live != 3 {
+		t.Errorf("%d made, %d live; want the same 3", total, live)
+	}
+	// Adding is fine.
+	etcd.Quantity, etcd.NextIndex = 5, next
+	if _, _, err := reconcile(context.Background(), c, etcd, nodes); err != nil {
+		t.Fatalf("adding etcd nodes: %v", err)
+	}
+}
+
+// TestJoin_stopWaitingWhenServersFail: pools of one run share a provisioning.Servers; when the
+// only server pool fails (here: RunInstances refused), the worker pool waiting for a server to
+// join through gives up with that failure, instead of waiting out its timeout, and launches
+// nothing.
+func TestJoin_stopWaitingWhenServersFail(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	proxy := acctest.NewFaultProxy(t, m, 0, 1)
+	defer proxy.Close()
+	proxy.Force("RunInstances", acctest.Unauthorized)
+	servers := provisioning.NewServers()
+	client := func() *provisioning.Client {
+		c := faultClient(t, proxy.URL)
+		c.Servers = servers
+		return c
+	}
+	etcd := rolePool(t, client(), "etcd", 1, provisioning.Roles{Etcd: true})
+	workers := rolePool(t, client(), "workers", 2, provisioning.Roles{Worker: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	var etcdErr, workersErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); _, _, workersErr = reconcile(ctx, client(), workers, nil) }()
+	go func() {
+		defer wg.Done()
+		time.Sleep(100 * time.Millisecond)
+		_, _, etcdErr = reconcile(ctx, client(), etcd, nil)
+	}()
+	wg.Wait()
+	if etcdErr == nil {
+		t.Fatal("the etcd pool launched with RunInstances refused")
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the workers waited out the deadline: %v", workersErr)
+	}
+	if workersErr == nil || !strings.Contains(workersErr.Error(), "the server pools of this run failed (faults/etcd") ||
+		!strings.Contains(workersErr.Error(), "UnauthorizedOperation") {
+		t.Errorf("workers: %v; want the etcd pool's failure", workersErr)
+	}
+	if n := proxy.Count("RunInstances"); n != 1 {
+		t.Errorf("%d RunInstances; want only the etcd pool's", n)
+	}
+}
