@@ -6,7 +6,7 @@
 #   tools/tools.sh [TOOL...]   install the named tools (default: all)
 #   tools/tools.sh env         print the export lines the Makefile and tests use
 #
-# Tools: terraform opentofu moto tfplugindocs golangci-lint goreleaser apt sandbox.
+# Tools: terraform opentofu moto tfplugindocs golangci-lint goreleaser apt sandbox kubernetes.
 set -euo pipefail
 
 TERRAFORM_VERSION=1.5.7
@@ -15,6 +15,10 @@ MOTO_VERSION=5.2.5
 TFPLUGINDOCS_VERSION=0.25.0
 GOLANGCI_LINT_VERSION=2.15.0
 GORELEASER_VERSION=2.15.1
+# KUBERNETES_VERSION: kube-apiserver, kube-controller-manager and kubectl, built from the Go
+# module proxy for the tests against a real API server (etcd is Debian's etcd-server). The
+# newest 1.34 patch the proxy serves (its version list stops earlier; it serves this one).
+KUBERNETES_VERSION=1.34.12
 # SANDBOX_ROOT_VERSION names the recipe of the node sandbox's root (install_sandbox): bump it
 # whenever the recipe changes, so every cache builds the new root beside the old one.
 SANDBOX_ROOT_VERSION=1
@@ -27,6 +31,7 @@ TFPLUGINDOCS_DIR=$CACHE/tfplugindocs-$TFPLUGINDOCS_VERSION
 GOLANGCI_DIR=$CACHE/golangci-lint-$GOLANGCI_LINT_VERSION
 GORELEASER_DIR=$CACHE/goreleaser-$GORELEASER_VERSION
 SANDBOX_ROOT=$CACHE/debian-trixie-root-$SANDBOX_ROOT_VERSION
+KUBERNETES_DIR=$CACHE/kubernetes-$KUBERNETES_VERSION
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 
@@ -40,6 +45,10 @@ export EC2K8S_TFPLUGINDOCS=$TFPLUGINDOCS_DIR/bin/tfplugindocs
 export EC2K8S_GOLANGCI_LINT=$GOLANGCI_DIR/bin/golangci-lint
 export EC2K8S_GORELEASER=$GORELEASER_DIR/bin/goreleaser
 export EC2K8S_SANDBOX_ROOT=$SANDBOX_ROOT
+export EC2K8S_KUBE_APISERVER=$KUBERNETES_DIR/bin/kube-apiserver
+export EC2K8S_KUBE_CONTROLLER_MANAGER=$KUBERNETES_DIR/bin/kube-controller-manager
+export EC2K8S_KUBECTL=$KUBERNETES_DIR/bin/kubectl
+export EC2K8S_ETCD=/usr/bin/etcd
 ENV
 }
 
@@ -94,6 +103,36 @@ install_tofu() {
   rm -rf "$w" "$TOFU_DIR" && mv "$TOFU_DIR.tmp" "$TOFU_DIR"
 }
 
+# Kubernetes' go.mod replaces each k8s.io/* staging module with ./staging/..., which a module
+# outside its repository cannot use: a throw-away wrapper module requires k8s.io/kubernetes and
+# replaces each staging module with its published v0.<minor>.<patch>. Stamped with the version:
+# unstamped binaries report v0.0.0-master. (This machine's /usr/bin/kubectl is not kubectl.)
+install_kubernetes() {
+  [[ -x $KUBERNETES_DIR/bin/kubectl ]] && return 0
+  log "building kube-apiserver, kube-controller-manager and kubectl $KUBERNETES_VERSION (wrapper module)"
+  local w gomod staging m
+  w=$(mktemp -d)
+  gomod=$(cd "$w" && go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  staging=$(awk '$2 == "=>" && $3 ~ /^\.\/staging\// { print $1 }' "$gomod")
+  [[ -n $staging ]] || { log "no staging replace lines in k8s.io/kubernetes's go.mod"; rm -rf "$w"; return 1; }
+  {
+    echo "module ec2k8s.local/kubewrapper"
+    grep -E '^go [0-9.]+$' "$gomod"
+    echo "require k8s.io/kubernetes v$KUBERNETES_VERSION"
+    for m in $staging; do echo "replace $m => $m v0.${KUBERNETES_VERSION#1.}"; done
+  } >"$w/go.mod"
+  printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' >"$w/tools.go"
+  rm -rf "$KUBERNETES_DIR.tmp" && mkdir -p "$KUBERNETES_DIR.tmp/bin"
+  local v=k8s.io/component-base/version minor=${KUBERNETES_VERSION#1.}
+  minor=${minor%%.*}
+  (cd "$w" && GOFLAGS=-mod=mod quiet go mod tidy &&
+    CGO_ENABLED=0 GOFLAGS=-buildvcs=false quiet go build -trimpath \
+      -ldflags "-s -w -X $v.gitVersion=v$KUBERNETES_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
+      -o "$KUBERNETES_DIR.tmp/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+  rm -rf "$w" "$KUBERNETES_DIR" && mv "$KUBERNETES_DIR.tmp" "$KUBERNETES_DIR"
+}
+
 # moto lives in a virtualenv, which records its own path: it is built in place and marked
 # complete only when pip has finished.
 install_moto() {
@@ -117,6 +156,8 @@ install_apt() {
   # go test -race needs cgo: a C compiler and the C library's headers.
   command -v gcc >/dev/null || missing+=(gcc)
   [[ -f /usr/include/stdio.h ]] || missing+=(libc6-dev)
+  # The tests against a real API server run Debian's etcd under it.
+  [[ -x /usr/bin/etcd ]] || missing+=(etcd-server)
   ((${#missing[@]})) || return 0
   log "apt-get install ${missing[*]}"
   local sudo=
@@ -205,6 +246,7 @@ install() {
   goreleaser) go_tool "$GORELEASER_DIR" "github.com/goreleaser/goreleaser/v2@v$GORELEASER_VERSION" goreleaser ;;
   apt) install_apt ;;
   sandbox) install_sandbox ;;
+  kubernetes) install_kubernetes ;;
   *) echo "tools.sh: unknown tool $1" >&2; exit 2 ;;
   esac
 }
@@ -216,7 +258,7 @@ main() {
   fi
   mkdir -p "$CACHE"
   local tools=("$@")
-  ((${#tools[@]})) || tools=(moto terraform opentofu tfplugindocs golangci-lint goreleaser apt sandbox)
+  ((${#tools[@]})) || tools=(moto terraform opentofu tfplugindocs golangci-lint goreleaser apt sandbox kubernetes)
   for t in "${tools[@]}"; do install "$t"; done
 }
 main "$@"

@@ -162,6 +162,7 @@ func (p *ec2k8sProvider) Resources(context.Context) []func() resource.Resource {
 		newTemplateResource,
 		newClusterResource,
 		newPoolResource,
+		newClusterSyncResource,
 	}
 }
 

@@ -63,6 +63,7 @@ type clusterModel struct {
 	SystemDefaultRegistry types.String `tfsdk:"system_default_registry"`
 	ContainerRuntime      types.String `tfsdk:"container_runtime"`
 	RegistrationAddress   types.String `tfsdk:"registration_address"`
+	APIServerURL          types.String `tfsdk:"api_server_url"`
 	EtcdSnapshot          types.Object `tfsdk:"etcd_snapshot"`
 	// Secrets is the cluster's PKI and tokens (bootstrap.PKI as JSON); ClusterCACertificate
 	// its server CA bundle.
@@ -161,6 +162,9 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"registration_address": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Fixed address (IP or DNS name) of the cluster, such as a load balancer in front of the servers: every node joins through it, and it is in the servers' certificates. Without it nodes join through a live server's private address. Used by nodes launched after it is set; changing it replaces no node.",
 				Validators:          []validator.String{validString("an address", bootstrap.ValidateRegistrationAddress)}},
+			"api_server_url": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "URL users and the provider reach the Kubernetes API by, such as `https://k8s.example.com:6443` (a load balancer's). Without it, `ec2k8s_cluster_sync` uses `https://<registration_address>:6443`, else the first control-plane node's address. Changing it replaces no node.",
+				Validators:          []validator.String{validString("a URL", bootstrap.ValidateURL)}},
 			"etcd_snapshot": schema.SingleNestedAttribute{Optional: true, Computed: true,
 				Default: objectdefault.StaticValue(types.ObjectValueMust(etcdSnapshotAttrTypes, map[string]attr.Value{
 					"schedule_cron": types.StringValue(defaultSnapshotCron), "retention": types.Int64Value(defaultSnapshotRetention),
@@ -206,8 +210,11 @@ func oneOf(s string, allowed []string) error {
 }
 
 func validMemberName(s string) error {
-	if s == "" || len(s) > 128 || strings.ContainsAny(s, " \t\n") {
-		return fmt.Errorf("%q is not a user name: 1 to 128 characters without spaces", s)
+	if s == "" || len(s) > 128 || strings.ContainsAny(s, " \t\n/%") {
+		return fmt.Errorf("%q is not a user name: 1 to 128 characters without spaces, '/' or '%%'", s)
+	}
+	if strings.HasPrefix(s, "system:") || s == bootstrap.AdminUser {
+		return fmt.Errorf("%q is reserved: names starting with system: are Kubernetes' own identities, and %s is the provider's admin; pick another name", s, bootstrap.AdminUser)
 	}
 	return nil
 }

@@ -129,6 +129,7 @@ func TestAccCluster_planErrors(t *testing.T) {
 		"old version":       {`kubernetes_version = "v1.20.4+rke2r1"`, `Kubernetes 1.20 is not supported`},
 		"policy on flannel": {"network_plugin = \"flannel\"\nenable_network_policy = true", `does not enforce NetworkPolicy`},
 		"member role":       {`members = [{ name = "bob", role = "admin" }]`, `"admin" is not a supported member role`},
+		"system member":     {`members = [{ name = "system:kube-scheduler", role = "read-only" }]`, `names starting with system: are Kubernetes`},
 		"member twice":      {`members = [{ name = "bob", role = "read-only" }, { name = "bob", role = "cluster-owner" }]`, `"bob" is listed twice`},
 		"cloud provider":    {`cloud_provider = "gce"`, `"gce" is not a supported cloud provider`},
 		"docker on rke2":    {`container_runtime = "docker"`, `rke2 has no docker runtime`},

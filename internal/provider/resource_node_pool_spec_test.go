@@ -34,7 +34,7 @@ var bootInputs = map[string]map[string]string{
 	"cluster": {
 		"id": none, "cloud_credential": none, "enable_network_policy": none, "members": none, "state": none,
 		// How a launch joins and its secrets are never part of the spec.
-		"registration_address": none, "secrets": none, "cluster_ca_certificate": none,
+		"registration_address": none, "secrets": none, "cluster_ca_certificate": none, "api_server_url": none,
 		"name": all, "distribution": all, "kubernetes_version": all, "cloud_provider": all, "container_runtime": all,
 		"install_script_url": all, "install_env": all,
 		// rke2 agents take the system images from it too; the sample cluster runs rke2.
