@@ -37,6 +37,12 @@ type ClientCert struct {
 // Organization), signed by the cluster's client CA, valid from now for ClientCertValidity.
 // rand gives the serial number; the key comes from crypto's own randomness.
 func (p *PKI) IssueClientCert(rand io.Reader, now time.Time, user string, groups ...string) (ClientCert, error) {
+	return p.IssueClientCertValid(rand, now, ClientCertValidity, user, groups...)
+}
+
+// IssueClientCertValid is IssueClientCert with a validity of its own: the provider's own
+// certificates, never stored, live only as long as the operation that uses them.
+func (p *PKI) IssueClientCertValid(rand io.Reader, now time.Time, validity time.Duration, user string, groups ...string) (ClientCert, error) {
 	if user == "" {
 		return ClientCert{}, errors.New("bootstrap: a client certificate needs a user name")
 	}
@@ -57,7 +63,7 @@ func (p *PKI) IssueClientCert(rand io.Reader, now time.Time, user string, groups
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: user, Organization: groups},
 		NotBefore:    now.Add(-5 * time.Minute), // clocks of the runner and the servers differ a little
-		NotAfter:     now.Add(ClientCertValidity),
+		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}

@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -294,4 +296,137 @@ func TestJoin_stopWaitingWhenServersFail(t *testing.T) {
 	if n := proxy.Count("RunInstances"); n != 1 {
 		t.Errorf("%d RunInstances; want only the etcd pool's", n)
 	}
+}
+
+// recordingRemover is a provisioning.Remover that notes each call, and whether the node's
+// instance was still live at the time (asked of moto directly).
+type recordingRemover struct {
+	t      *testing.T
+	m      *acctest.Moto
+	mu     sync.Mutex
+	calls  []string
+	active int // Prepare-to-Forget spans in progress, across pools
+	most   int
+	fail   string // a node whose Prepare fails
+}
+
+func (r *recordingRemover) live(id string) bool {
+	return states(r.t, r.m, []string{id})[id] == "running"
+}
+
+func (r *recordingRemover) Prepare(_ context.Context, n provisioning.Node, etcd bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.active++
+	r.most = max(r.most, r.active)
+	r.calls = append(r.calls, fmt.Sprintf("prepare %s etcd=%v live=%v", n.Hostname, etcd, r.live(n.InstanceID)))
+	if n.Hostname == r.fail {
+		r.active--
+		return errors.New("a PodDisruptionBudget holds")
+	}
+	return nil
+}
+
+func (r *recordingRemover) Forget(_ context.Context, n provisioning.Node) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.active--
+	r.calls = append(r.calls, fmt.Sprintf("forget %s live=%v", n.Hostname, r.live(n.InstanceID)))
+	return nil
+}
+
+// TestJoin_etcdNodesLeaveThroughTheRemover: with a Remover (the cluster's API reachable), an etcd
+// scale-down is allowed: each leaving node is prepared while it runs, terminated, then
+// forgotten, newest first, one at a time across two etcd pools scaled down at once; a node whose
+// preparation fails is left running and the apply says why. An etcd pool cannot go to zero
+// while it holds the cluster's only members.
+func TestJoin_etcdNodesLeaveThroughTheRemover(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	c := strictClient(t, m.URL)
+	rec := &recordingRemover{t: t, m: m}
+	a := rolePool(t, c, "etcd-a", 3, provisioning.Roles{Etcd: true})
+	b := rolePool(t, c, "etcd-b", 2, provisioning.Roles{Etcd: true})
+	nodesA, nextA, err := reconcile(context.Background(), c, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodesB, nextB, err := reconcile(context.Background(), c, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Quantity, a.NextIndex, a.Remover = 1, nextA, rec
+	b.Quantity, b.NextIndex, b.Remover = 1, nextB, rec
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, pn := range []struct {
+		p     provisioning.Pool
+		nodes []provisioning.Node
+	}{{a, nodesA}, {b, nodesB}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = reconcile(context.Background(), strictClient(t, m.URL), pn.p, pn.nodes)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if rec.most != 1 {
+		t.Errorf("%d etcd nodes were leaving at once; want one at a time", rec.most)
+	}
+	var ofA []string
+	for _, call := range rec.calls {
+		if strings.Contains(call, "etcd-a-") {
+			ofA = append(ofA, call)
+		}
+	}
+	want := []string{
+		"prepare etcd-a-3 etcd=true live=true", "forget etcd-a-3 live=false",
+		"prepare etcd-a-2 etcd=true live=true", "forget etcd-a-2 live=false",
+	}
+	if !slices.Equal(ofA, want) {
+		t.Errorf("pool etcd-a's removals\n got %q\nwant %q", ofA, want)
+	}
+	if len(rec.calls) != 6 {
+		t.Errorf("%d calls; want 6 (3 leaving nodes): %q", len(rec.calls), rec.calls)
+	}
+
+	// A node that cannot be drained stays.
+	added := nextA // the index the added node gets
+	if _, nextA, err = reconcile(context.Background(), c, withQuantity(a, 2, nextA), readNodes(t, c, "etcd-a")); err != nil {
+		t.Fatal(err)
+	}
+	rec.fail = fmt.Sprintf("etcd-a-%d", added)
+	_, _, err = reconcile(context.Background(), c, withQuantity(a, 1, nextA), readNodes(t, c, "etcd-a"))
+	if err == nil || !strings.Contains(err.Error(), "cannot leave the cluster safely, so it is left running") {
+		t.Errorf("a node that cannot be drained: %v", err)
+	}
+	if left := readNodes(t, c, "etcd-a"); len(left) != 2 {
+		t.Errorf("%d nodes of etcd-a after a failed drain; want both still there", len(left))
+	}
+
+	// etcd-b to zero is fine while etcd-a holds members; then etcd-a to zero is not.
+	if _, _, err := reconcile(context.Background(), c, withQuantity(b, 0, nextB), readNodes(t, c, "etcd-b")); err != nil {
+		t.Fatalf("etcd-b to zero: %v", err)
+	}
+	rec.fail = ""
+	_, _, err = reconcile(context.Background(), c, withQuantity(a, 0, nextA), readNodes(t, c, "etcd-a"))
+	if err == nil || !strings.Contains(err.Error(), "cannot go to zero nodes") {
+		t.Errorf("the last etcd pool to zero: %v", err)
+	}
+}
+
+func withQuantity(p provisioning.Pool, quantity, next int) provisioning.Pool {
+	p.Quantity, p.NextIndex = quantity, next
+	return p
+}
+
+func readNodes(t *testing.T, c *provisioning.Client, pool string) []provisioning.Node {
+	t.Helper()
+	nodes, err := c.ReadPool(context.Background(), "faults", pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nodes
 }

@@ -296,9 +296,14 @@ func (r *clusterSyncResource) sync(ctx context.Context, timeout time.Duration, p
 	client.Progress = func(msg string, fields map[string]any) { tflog.Info(ctx, msg, fields) }
 	pools, d := syncPools(ctx, plan)
 	diags.Append(d...)
-	var expected []string
+	var expected, notRunning []string
 	for _, p := range pools {
-		expected = append(expected, p.names...)
+		expected, notRunning = append(expected, p.names...), append(notRunning, p.notRunning...)
+	}
+	if len(notRunning) > 0 {
+		diags.AddError("The cluster's instances are not all running",
+			fmt.Sprintf("As their node pools last saw them: %s. Apply the pools again (they repair their nodes), then the sync.", strings.Join(notRunning, ", ")))
+		return
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -385,6 +390,7 @@ type syncPool struct {
 	name             string
 	roles            []string
 	names            []string
+	notRunning       []string // nodes whose instance the pool last saw in another state
 	controlPlane     bool
 	firstAddress     string // the lowest-numbered node's address users reach the API by
 	privateAddresses bool
@@ -414,6 +420,9 @@ func syncPools(ctx context.Context, m clusterSyncModel) ([]syncPool, diag.Diagno
 		lowest := int64(-1)
 		for _, n := range nodes {
 			sp.names = append(sp.names, n.Hostname.ValueString())
+			if st := n.State.ValueString(); st != "running" {
+				sp.notRunning = append(sp.notRunning, fmt.Sprintf("%s (%s)", n.Hostname.ValueString(), st))
+			}
 			if lowest < 0 || n.Index.ValueInt64() < lowest {
 				lowest = n.Index.ValueInt64()
 				sp.firstAddress = n.PublicIP.ValueString()

@@ -52,31 +52,7 @@ resource "ec2k8s_cluster" "demo" {
 	t.Cleanup(func() { destroyAndCheck(t, cli, moto) })
 	cli.Apply()
 
-	// The init node boots; the API server starts from the CA files its user data wrote.
-	var initID string
-	for _, i := range clusterInstances(t, moto) {
-		if tagValue(i.Tags, "ec2k8s:pool") == "servers" {
-			initID = *i.InstanceId
-		}
-	}
-	r := nodesandbox.Boot(t, nodesandbox.Node{UserData: userData(t, moto, initID), Metadata: nodesandbox.Metadata{
-		InstanceID: initID, LocalIPv4: "10.0.0.10", AvailabilityZone: "us-west-2a"}})
-	r.RequireDone(t)
-	files := map[string][]byte{}
-	for _, f := range acctest.KubeTLSFiles {
-		b, err := r.ReadFile("/var/lib/rancher/rke2/server/tls/" + f)
-		if err != nil {
-			t.Fatalf("the init node was left without %s: %v", f, err)
-		}
-		files[f] = b
-	}
-	kube := acctest.StartKubernetes(t, files)
-
-	// Kubelet stand-ins: each node registers itself and reports Ready, with its own credentials.
-	nodes := []string{"demo-servers-1", "demo-workers-1", "demo-workers-2"}
-	for _, name := range nodes {
-		registerNode(t, kube, name)
-	}
+	kube := apiFromInitNode(t, moto, "demo-servers-1", "demo-servers-1", "demo-workers-1", "demo-workers-2")
 
 	members := `  members = [{ name = "alice", role = "cluster-owner" }, { name = "bob", role = "read-only" }]
   api_server_url = "` + kube.URL + `"`
@@ -165,4 +141,36 @@ func registerNode(t *testing.T, k *acctest.Kube, name string) {
 	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("kubelet stand-in %s reporting Ready: %v", name, err)
 	}
+}
+
+// apiFromInitNode boots the init node's user data (the instance EC2 names initNode) in the node
+// sandbox, starts a real API server from the TLS files it left, and has kubelet stand-ins
+// register nodes.
+func apiFromInitNode(t *testing.T, moto *acctest.Moto, initNode string, nodes ...string) *acctest.Kube {
+	t.Helper()
+	var initID string
+	for _, i := range clusterInstances(t, moto) {
+		if tagValue(i.Tags, "Name") == initNode {
+			initID = *i.InstanceId
+		}
+	}
+	if initID == "" {
+		t.Fatalf("no instance is named %s", initNode)
+	}
+	r := nodesandbox.Boot(t, nodesandbox.Node{UserData: userData(t, moto, initID), Metadata: nodesandbox.Metadata{
+		InstanceID: initID, LocalIPv4: "10.0.0.10", AvailabilityZone: "us-west-2a"}})
+	r.RequireDone(t)
+	files := map[string][]byte{}
+	for _, f := range acctest.KubeTLSFiles {
+		b, err := r.ReadFile("/var/lib/rancher/rke2/server/tls/" + f)
+		if err != nil {
+			t.Fatalf("the init node was left without %s: %v", f, err)
+		}
+		files[f] = b
+	}
+	kube := acctest.StartKubernetes(t, files)
+	for _, name := range nodes {
+		registerNode(t, kube, name)
+	}
+	return kube
 }

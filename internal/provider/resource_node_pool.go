@@ -249,8 +249,18 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			replaced = min(state.Quantity.ValueInt64(), plan.Quantity.ValueInt64())
 		}
 		removed := max(state.Quantity.ValueInt64()-plan.Quantity.ValueInt64(), 0)
-		if err := provisioning.CheckEtcdChange(plan.ID.ValueString(), plan.Etcd.ValueBool(), int(replaced), int(removed)); err != nil {
-			resp.Diagnostics.AddError("Etcd nodes cannot be replaced or removed yet", err.Error())
+		etcd := plan.Etcd.ValueBool()
+		if etcd && replaced+removed > 0 {
+			// Only through the cluster's API can leaving etcd nodes take their members along.
+			if c, ok, _ := plan.cluster(ctx); ok && clusterAPI(ctx, c) != nil {
+				etcd = false
+				resp.Diagnostics.AddWarning("Etcd nodes will leave one at a time",
+					fmt.Sprintf("Node pool %s will replace %d and remove %d of its etcd nodes. Through the cluster's API each is cordoned, "+
+						"drained and its etcd member removed before its instance is terminated, one etcd node at a time.", plan.ID.ValueString(), replaced, removed))
+			}
+		}
+		if err := provisioning.CheckEtcdChange(plan.ID.ValueString(), etcd, int(replaced), int(removed)); err != nil {
+			resp.Diagnostics.AddError("Etcd nodes cannot be replaced or removed", err.Error())
 		}
 	}
 	plan.Nodes = types.ListUnknown(types.ObjectType{AttrTypes: nodeAttrTypes})
@@ -261,7 +271,7 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		case plan.Spec.IsUnknown():
 			etcd := ""
 			if plan.Etcd.ValueBool() {
-				etcd = " Etcd nodes cannot be replaced yet: then the apply fails, and replaces none."
+				etcd = " Etcd nodes are replaced only through the cluster's API (api_server_url or registration_address): without it the apply fails and replaces none."
 			}
 			resp.Diagnostics.AddWarning("Nodes may be replaced", fmt.Sprintf("The spec of node pool %s depends on %s, "+
 				"which will not be known until apply. If the nodes would be launched or booted differently, the apply "+

@@ -157,6 +157,11 @@ func (r *poolResource) apply(ctx context.Context, plan *poolModel, nextIndex int
 		diags.AddError("Cannot read the node pool", fmt.Sprintf("Node pool %s: %s", pool.ID(), err))
 		return
 	}
+	if c, ok, _ := plan.cluster(ctx); ok && nodesLeave(pool, current) {
+		if api := clusterAPI(ctx, c); api != nil {
+			pool.Remover = apiRemover{api: api, distribution: pool.Spec.Boot.Distribution}
+		}
+	}
 	out, err := client.Reconcile(ctx, pool, current)
 	plan.NextIndex = types.Int64Value(int64(out.Next))
 	for _, w := range out.Warnings {

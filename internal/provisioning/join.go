@@ -223,12 +223,24 @@ func (c *Client) joinAddress(ctx context.Context, p Pool) (string, error) {
 	if p.Spec.Boot.Server() {
 		defer c.Servers.waiting(p.Cluster)()
 	}
+	var behind []string
+	gaveUp := func(err error) error {
+		if len(behind) > 0 {
+			return fmt.Errorf("agents of %s run %s only once every server does; still older: %s (%w)", p.ID(), version, strings.Join(behind, ", "), err)
+		}
+		return fmt.Errorf("nodes of %s join the cluster through a %s server, and cluster %s has none pending or running: "+
+			"give it a node pool with %s = true (pools of one apply wait for each other, up to the pool's timeout) (%w)",
+			p.ID(), what, p.Cluster, flag, err)
+	}
 	for {
 		servers, err := c.clusterServers(ctx, p.Cluster)
 		if err != nil {
+			if ctx.Err() != nil { // the wait ran out during a lookup
+				return "", gaveUp(ctx.Err())
+			}
 			return "", err
 		}
-		var behind []string
+		behind = nil
 		if !p.Spec.Boot.Server() {
 			for _, s := range servers {
 				if s.Version != "" && bootstrap.CompareVersions(p.Spec.Boot.Distribution, s.Version, version) < 0 {
@@ -249,25 +261,82 @@ func (c *Client) joinAddress(ctx context.Context, p Pool) (string, error) {
 		}
 		c.progress("waiting for a server to join through", map[string]any{"pool": p.ID(), "role": what, "servers_behind": len(behind)})
 		if err := sleep(ctx, c.poll()); err != nil {
-			if len(behind) > 0 {
-				return "", fmt.Errorf("agents of %s run %s only once every server does; still older: %s (%w)", p.ID(), version, strings.Join(behind, ", "), err)
-			}
-			return "", fmt.Errorf("nodes of %s join the cluster through a %s server, and cluster %s has none pending or running: "+
-				"give it a node pool with %s = true (pools of one apply wait for each other, up to the pool's timeout) (%w)",
-				p.ID(), what, p.Cluster, flag, err)
+			return "", gaveUp(err)
 		}
 	}
+}
+
+// etcdRemovals holds one lock per cluster: etcd nodes leave one at a time, across pools too, the
+// next only once the previous one's member, instance and Node are gone.
+var etcdRemovals sync.Map
+
+// retire takes nodes out of the pool: with a Remover, one at a time, each prepared (drained, its
+// etcd member removed), terminated, then forgotten by the API; without one, all terminated at
+// once.
+func (c *Client) retire(ctx context.Context, p Pool, nodes []Node) error {
+	if p.Remover == nil {
+		return c.TerminateAndWait(ctx, p.ID(), instanceIDs(nodes))
+	}
+	etcd := p.Spec.Boot.Etcd()
+	// One at a time, newest first: the lowest number, which others join through, goes last.
+	nodes = slices.Clone(nodes)
+	slices.SortFunc(nodes, func(a, b Node) int { return b.Index - a.Index })
+	for _, n := range nodes {
+		if err := c.retireOne(ctx, p, n, etcd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) retireOne(ctx context.Context, p Pool, n Node, etcd bool) error {
+	if etcd {
+		m, _ := etcdRemovals.LoadOrStore(p.Cluster, &sync.Mutex{})
+		mu := m.(*sync.Mutex)
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	c.progress("taking the node out of the cluster", map[string]any{"pool": p.ID(), "node": n.Hostname, "etcd": etcd})
+	if err := p.Remover.Prepare(ctx, n, etcd); err != nil {
+		return fmt.Errorf("node %s (%s) cannot leave the cluster safely, so it is left running: %w", n.Hostname, n.InstanceID, err)
+	}
+	if err := c.TerminateAndWait(ctx, p.ID(), []string{n.InstanceID}); err != nil {
+		return err
+	}
+	if err := p.Remover.Forget(ctx, n); err != nil {
+		return fmt.Errorf("node %s (%s) is terminated, but its Node object stays: %w", n.Hostname, n.InstanceID, err)
+	}
+	return nil
+}
+
+// checkEtcdKept refuses to take an etcd pool to zero nodes while it holds the cluster: when no
+// etcd server of another pool runs, its last node is the cluster.
+func (c *Client) checkEtcdKept(ctx context.Context, p Pool, nodes []Node) error {
+	if !p.Spec.Boot.Etcd() || p.Quantity > 0 || len(nodes) == 0 {
+		return nil
+	}
+	servers, err := c.clusterServers(ctx, p.Cluster)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(servers, func(s server) bool { return s.Etcd && s.Pool != p.Name }) {
+		return nil
+	}
+	return fmt.Errorf("node pool %s holds cluster %s's only etcd members: it cannot go to zero nodes (the cluster's data would be gone); "+
+		"add etcd nodes in another pool first, or destroy the cluster", p.ID(), p.Cluster)
 }
 
 // ErrEtcdMembers is wrapped by errors refusing to replace or remove etcd nodes of a running
 // cluster.
 var ErrEtcdMembers = fmt.Errorf("etcd members would be left behind")
 
-// CheckEtcdChange refuses, for a pool with the etcd role that has nodes, a change that replaces
-// or removes any: the provider does not yet remove a leaving node's etcd member, and members
-// left behind cost the quorum (a 3-node pool replaced three times has 6 members, 3 alive).
-// Adding etcd nodes is fine.
+// CheckEtcdChange refuses, for a pool with the etcd role whose nodes cannot leave safely (no
+// reachable API), a change that replaces or removes any: a leaving node's member would stay in
+// etcd, and members left behind cost the quorum (a 3-node pool replaced three times has 6
+// members, 3 alive). Adding etcd nodes is fine.
 func CheckEtcdChange(pool string, etcd bool, replaced, removed int) error {
+	// etcd: the pool has the etcd role and its nodes cannot be taken out of the cluster safely
+	// (the cluster's API is not reachable).
 	if !etcd || replaced+removed == 0 {
 		return nil
 	}
@@ -279,6 +348,7 @@ func CheckEtcdChange(pool string, etcd bool, replaced, removed int) error {
 		what = append(what, fmt.Sprintf("remove %d", removed))
 	}
 	return fmt.Errorf("node pool %s would %s of its etcd nodes: %w. Each leaving node's member stays in etcd until something removes it, "+
-		"and a 3-node pool replaced three times ends with 6 members, 3 alive, and no quorum. The provider does not remove members yet: "+
-		"change etcd pools only by adding nodes (keep the node template, the cluster's version and the quantity of this pool as they are)", pool, strings.Join(what, " and "), ErrEtcdMembers)
+		"and a 3-node pool replaced three times ends with 6 members, 3 alive, and no quorum. Without the cluster's API the provider cannot remove members: "+
+		"give the cluster an api_server_url (or registration_address) this runner reaches, or change etcd pools only by adding nodes "+
+		"(keep the node template, the cluster's version and the quantity of this pool as they are)", pool, strings.Join(what, " and "), ErrEtcdMembers)
 }

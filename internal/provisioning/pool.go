@@ -36,6 +36,20 @@ type Pool struct {
 	// used, so a name is never given to a second machine (etcd members and Kubernetes nodes
 	// of removed machines may linger). 1 when zero.
 	NextIndex int
+	// Remover, when the cluster's API is reachable, takes a node out of the cluster before its
+	// instance goes and forgets it after; nil: nodes are terminated as they are, and nodes of an
+	// etcd pool are not replaced or removed at all (their members would stay in etcd).
+	Remover Remover
+}
+
+// Remover takes nodes out of the cluster through its API: the provider's drains them and, for
+// etcd nodes, has the distribution remove their member (kubeapi).
+type Remover interface {
+	// Prepare readies node n to go: cordoned, drained, and its etcd member removed when etcd.
+	Prepare(ctx context.Context, n Node, etcd bool) error
+	// Forget deletes n's Node object once its instance is gone (deleted while its kubelet
+	// runs, it would register again).
+	Forget(ctx context.Context, n Node) error
 }
 
 // ID is how the pool is named in its tags, errors and Terraform: "<cluster>/<pool>".
@@ -192,7 +206,10 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (out Out
 			replaced++
 		}
 	}
-	if err := CheckEtcdChange(p.ID(), p.Spec.Boot.Etcd(), min(replaced, p.Quantity), max(len(nodes)-p.Quantity, 0)); err != nil {
+	if err := CheckEtcdChange(p.ID(), p.Spec.Boot.Etcd() && p.Remover == nil, min(replaced, p.Quantity), max(len(nodes)-p.Quantity, 0)); err != nil {
+		return out, err
+	}
+	if err := c.checkEtcdKept(ctx, p, nodes); err != nil {
 		return out, err
 	}
 
@@ -210,7 +227,7 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (out Out
 		})
 		remove := nodes[len(nodes)-surplus:]
 		c.progress("scaling node pool down", map[string]any{"pool": p.ID(), "remove": len(remove), "to": p.Quantity})
-		if err := c.TerminateAndWait(ctx, p.ID(), instanceIDs(remove)); err != nil {
+		if err := c.retire(ctx, p, remove); err != nil {
 			return out, err
 		}
 		nodes = nodes[:len(nodes)-surplus]
@@ -229,7 +246,7 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (out Out
 		if err != nil {
 			return out, fmt.Errorf("replacing %s (%s): %w", old.Hostname, old.InstanceID, err)
 		}
-		if err := c.TerminateAndWait(ctx, p.ID(), []string{old.InstanceID}); err != nil {
+		if err := c.retire(ctx, p, []Node{old}); err != nil {
 			return out, err
 		}
 		nodes[i] = fresh[0]

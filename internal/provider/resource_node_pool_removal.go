@@ -1,0 +1,96 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"net"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/kubeapi"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
+)
+
+// clusterAPI is a client of the cluster's API as the provider's own admin (a certificate from
+// the cluster's client CA that lives a day and is never stored), when the cluster says where its
+// API is (api_server_url, else registration_address) and it answers /readyz now; else nil.
+func clusterAPI(ctx context.Context, c clusterModel) *kubeapi.Client {
+	url := c.APIServerURL.ValueString()
+	if url == "" && c.RegistrationAddress.ValueString() != "" {
+		url = "https://" + net.JoinHostPort(c.RegistrationAddress.ValueString(), "6443")
+	}
+	if url == "" || c.Secrets.IsNull() || c.Secrets.IsUnknown() || c.Secrets.ValueString() == "" {
+		return nil
+	}
+	pki, err := bootstrap.DecodePKI(c.Secrets.ValueString())
+	if err != nil {
+		return nil
+	}
+	cert, err := pki.IssueClientCertValid(rand.Reader, time.Now(), 24*time.Hour, bootstrap.AdminUser, bootstrap.AdminGroup)
+	if err != nil {
+		return nil
+	}
+	api, err := kubeapi.New(kubeapi.Access{URL: url, CA: pki.ServerCABundle(), Cert: cert.Cert, Key: cert.Key})
+	if err != nil {
+		return nil
+	}
+	probe, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if s := api.Check(probe, nil); !s.APIReady {
+		tflog.Info(ctx, "the cluster's API is not reachable: nodes leave without being drained", map[string]any{"url": url, "why": s.Why()})
+		return nil
+	}
+	api.Progress = func(msg string, fields map[string]any) { tflog.Info(ctx, msg, fields) }
+	return api
+}
+
+// apiRemover takes nodes out of the cluster through its API before their instances go:
+// cordon, drain, the etcd member removed by the distribution's controller; after, the Node
+// object deleted.
+type apiRemover struct {
+	api          *kubeapi.Client
+	distribution string
+}
+
+var _ provisioning.Remover = apiRemover{}
+
+func (r apiRemover) Prepare(ctx context.Context, n provisioning.Node, etcd bool) error {
+	registered, err := r.api.Registered(ctx, n.Hostname)
+	if err != nil || !registered {
+		return err // a node that never registered has nothing to drain, and no member to ask for
+	}
+	if err := r.api.Cordon(ctx, n.Hostname); err != nil {
+		return err
+	}
+	if err := r.api.Drain(ctx, n.Hostname); err != nil {
+		return err
+	}
+	if etcd {
+		return r.api.RemoveEtcdMember(ctx, n.Hostname, r.distribution)
+	}
+	return nil
+}
+
+func (r apiRemover) Forget(ctx context.Context, n provisioning.Node) error {
+	return r.api.DeleteNode(ctx, n.Hostname)
+}
+
+// nodesLeave says whether reconciling p from current takes nodes away: a scale-down, or nodes
+// of another spec to replace.
+func nodesLeave(p provisioning.Pool, current []provisioning.Node) bool {
+	if len(current) > p.Quantity {
+		return true
+	}
+	hash, err := p.Spec.Hash()
+	if err != nil {
+		return false
+	}
+	for _, n := range current {
+		if n.Spec != hash {
+			return true
+		}
+	}
+	return false
+}
