@@ -18,7 +18,7 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/nodesandbox"
 )
 
-// TestAccClusterSync_realAPIServer: a cluster (one etcd + control-plane server, two workers)
+// TestAccClusterSync_realAPIServer: the seed topology (etcd ×3, control plane ×2, workers ×2)
 // applied through the CLI against moto; the init node's user data booted by real cloud-init;
 // a real kube-apiserver over etcd started from the CA files it left; kubelet stand-ins register
 // the nodes through the API as kubelets do. The sync reaches active, its admin kubeconfig works
@@ -35,7 +35,7 @@ resource "ec2k8s_node_template" "ubuntu" {
   name             = "ubuntu"
   cloud_credential = ec2k8s_cloud_credential.aws
 }
-` + serversHCL + poolHCL("workers", workers, "worker")
+` + poolHCL("etcd", 3, "etcd") + poolHCL("cp", 2, "control_plane") + poolHCL("workers", workers, "worker")
 	}
 	base := baseFor(2)
 	cluster := func(attrs string) string {
@@ -44,6 +44,7 @@ resource "ec2k8s_cluster" "demo" {
   name               = "demo"
   cloud_credential   = ec2k8s_cloud_credential.aws
   install_script_url = "` + nodesandbox.InstallerURL + `"
+  enable_network_policy = true
 ` + attrs + `
 }
 `
@@ -52,14 +53,15 @@ resource "ec2k8s_cluster" "demo" {
 	t.Cleanup(func() { destroyAndCheck(t, cli, moto) })
 	cli.Apply()
 
-	kube := apiFromInitNode(t, moto, "demo-servers-1", "demo-servers-1", "demo-workers-1", "demo-workers-2")
+	kube := apiFromInitNode(t, moto, "demo-etcd-1", "demo-etcd-1", "demo-etcd-2", "demo-etcd-3", "demo-cp-1", "demo-cp-2",
+		"demo-workers-1", "demo-workers-2")
 
 	members := `  members = [{ name = "alice", role = "cluster-owner" }, { name = "bob", role = "read-only" }]
   api_server_url = "` + kube.URL + `"`
 	sync := `
 resource "ec2k8s_cluster_sync" "demo" {
   cluster    = ec2k8s_cluster.demo
-  node_pools = [ec2k8s_node_pool.servers, ec2k8s_node_pool.workers]
+  node_pools = [ec2k8s_node_pool.etcd, ec2k8s_node_pool.cp, ec2k8s_node_pool.workers]
   timeouts {
     create = "2m"
     update = "5s"
@@ -90,7 +92,7 @@ resource "ec2k8s_cluster_sync" "demo" {
 		return p
 	}
 	admin := write("admin", s["kubeconfig"].(string))
-	if out, err := kube.Kubectl(t, admin, "get", "nodes", "-o", "name"); err != nil || !strings.Contains(out, "node/demo-servers-1") {
+	if out, err := kube.Kubectl(t, admin, "get", "nodes", "-o", "name"); err != nil || !strings.Contains(out, "node/demo-cp-2") {
 		t.Errorf("kubectl get nodes with the admin kubeconfig: %v\n%s", err, out)
 	}
 	bob := write("bob", s["member_kubeconfigs"].(map[string]any)["bob"].(string))
@@ -102,6 +104,9 @@ resource "ec2k8s_cluster_sync" "demo" {
 	}
 	if out, err := kube.Kubectl(t, admin, "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.labels.ec2k8s\\.io/project}"); err != nil || out != "system" {
 		t.Errorf("kube-system's project: %q (%v)", out, err)
+	}
+	if out, err := kube.Kubectl(t, admin, "get", "networkpolicy", "-n", "default", "ec2k8s-project-isolation", "-o", "name"); err != nil {
+		t.Errorf("enable_network_policy: the Default project is not isolated: %v\n%s", err, out)
 	}
 
 	// bob leaves: his certificate still authenticates, but grants nothing.
