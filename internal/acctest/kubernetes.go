@@ -25,6 +25,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
 
 // KubeTLSFiles are the files of a server's TLS directory that the API server and etcd are
@@ -45,14 +47,11 @@ type Kube struct {
 	// CA is the server CA bundle the API server's certificate chains to.
 	CA string
 	// Admin is a client certificate in system:masters.
-	Admin   ClientCert
+	Admin   bootstrap.ClientCert
 	dir     string
 	tls     map[string][]byte
 	kubectl string
 }
-
-// ClientCert is a client certificate and its key, PEM.
-type ClientCert struct{ Cert, Key string }
 
 // StartKubernetes starts etcd, kube-apiserver and the clusterrole-aggregation controller from a
 // cluster's TLS files (KubeTLSFiles), each on free 127.0.0.1 ports, and waits until the API
@@ -236,7 +235,7 @@ func (k *Kube) startAggregation(t *testing.T, bin string) {
 func hasRules(r *rbacv1.ClusterRole) bool { return len(r.Rules) > 0 }
 
 // waitHTTP polls url with a client certificate until it answers 200.
-func (k *Kube) waitHTTP(t *testing.T, what, url string, cert ClientCert, timeout time.Duration) {
+func (k *Kube) waitHTTP(t *testing.T, what, url string, cert bootstrap.ClientCert, timeout time.Duration) {
 	t.Helper()
 	pair, err := tls.X509KeyPair([]byte(cert.Cert), []byte(cert.Key))
 	if err != nil {
@@ -266,24 +265,24 @@ func (k *Kube) waitHTTP(t *testing.T, what, url string, cert ClientCert, timeout
 }
 
 // IssueClientCert issues a client certificate for user in groups from the cluster's client CA.
-func (k *Kube) IssueClientCert(user string, groups ...string) (ClientCert, error) {
+func (k *Kube) IssueClientCert(user string, groups ...string) (bootstrap.ClientCert, error) {
 	return k.issue("client-ca", pkix.Name{CommonName: user, Organization: groups}, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth})
 }
 
 // issue signs a leaf certificate with one of the cluster's CAs (by its TLS file name, without
 // extension); names are IP or DNS subject alternative names.
-func (k *Kube) issue(ca string, subject pkix.Name, usage []x509.ExtKeyUsage, names ...string) (ClientCert, error) {
+func (k *Kube) issue(ca string, subject pkix.Name, usage []x509.ExtKeyUsage, names ...string) (bootstrap.ClientCert, error) {
 	caCert, caKey, err := parseCA(k.tls[ca+".crt"], k.tls[ca+".key"])
 	if err != nil {
-		return ClientCert{}, fmt.Errorf("%s: %w", ca, err)
+		return bootstrap.ClientCert{}, fmt.Errorf("%s: %w", ca, err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return ClientCert{}, err
+		return bootstrap.ClientCert{}, err
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
-		return ClientCert{}, err
+		return bootstrap.ClientCert{}, err
 	}
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: time.Now().Add(-time.Hour),
 		NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage}
@@ -296,13 +295,13 @@ func (k *Kube) issue(ca string, subject pkix.Name, usage []x509.ExtKeyUsage, nam
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, key.Public(), caKey)
 	if err != nil {
-		return ClientCert{}, err
+		return bootstrap.ClientCert{}, err
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return ClientCert{}, err
+		return bootstrap.ClientCert{}, err
 	}
-	return ClientCert{
+	return bootstrap.ClientCert{
 		Cert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		Key:  string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})),
 	}, nil
@@ -340,7 +339,7 @@ func parseCA(bundle, keyPEM []byte) (*x509.Certificate, crypto.Signer, error) {
 }
 
 // Kubeconfig writes a kubeconfig for cert into the test's directory and returns its path.
-func (k *Kube) Kubeconfig(t *testing.T, name string, cert ClientCert) string {
+func (k *Kube) Kubeconfig(t *testing.T, name string, cert bootstrap.ClientCert) string {
 	t.Helper()
 	content := fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -364,7 +363,7 @@ current-context: test
 }
 
 // Clientset is a client-go clientset of the API server as cert.
-func (k *Kube) Clientset(t *testing.T, cert ClientCert) kubernetes.Interface {
+func (k *Kube) Clientset(t *testing.T, cert bootstrap.ClientCert) kubernetes.Interface {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(&rest.Config{Host: k.URL, TLSClientConfig: rest.TLSClientConfig{
 		CAData: []byte(k.CA), CertData: []byte(cert.Cert), KeyData: []byte(cert.Key)}})

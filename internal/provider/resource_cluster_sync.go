@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -313,11 +314,7 @@ func (r *clusterSyncResource) sync(ctx context.Context, timeout time.Duration, p
 		return
 	}
 	members, _ := syncMembers(ctx, plan)
-	var km []kubeapi.Member
-	for _, m := range members {
-		km = append(km, kubeapi.Member{Name: m.Name, Role: m.Role})
-	}
-	if err := client.ApplyMembers(ctx, km, kubeapi.DefaultNamespaces); err != nil {
+	if err := client.ApplyMembers(ctx, members, kubeapi.DefaultNamespaces); err != nil {
 		diags.AddError("Cannot apply the cluster's members", err.Error())
 		return
 	}
@@ -407,7 +404,7 @@ func syncPools(ctx context.Context, m clusterSyncModel) ([]syncPool, diag.Diagno
 				sp.roles = append(sp.roles, role)
 			}
 		}
-		sortStrings(sp.roles)
+		slices.Sort(sp.roles)
 		if !p.NodeTemplate.IsNull() && !p.NodeTemplate.IsUnknown() {
 			if v, ok := p.NodeTemplate.Attributes()["use_private_address"].(types.Bool); ok {
 				sp.privateAddresses = v.ValueBool()
@@ -443,11 +440,8 @@ func syncAPIServerURL(ctx context.Context, m clusterSyncModel) (string, bool, di
 	if !ok || c.APIServerURL.IsUnknown() || c.RegistrationAddress.IsUnknown() || m.NodePools.IsUnknown() {
 		return "", false, diags
 	}
-	if u := c.APIServerURL.ValueString(); u != "" {
-		return strings.TrimRight(u, "/"), true, diags
-	}
-	if a := c.RegistrationAddress.ValueString(); a != "" {
-		return "https://" + net.JoinHostPort(a, "6443"), true, diags
+	if u := c.configuredAPIURL(); u != "" {
+		return u, true, diags
 	}
 	pools, d := syncPools(ctx, m)
 	diags.Append(d...)
@@ -460,7 +454,7 @@ func syncAPIServerURL(ctx context.Context, m clusterSyncModel) (string, bool, di
 }
 
 // syncMembers are the cluster's members; known is false while the list is unknown.
-func syncMembers(ctx context.Context, m clusterSyncModel) (members []memberValue, known bool) {
+func syncMembers(ctx context.Context, m clusterSyncModel) (members []kubeapi.Member, known bool) {
 	c, ok, _ := syncCluster(ctx, m)
 	if !ok || c.Members.IsUnknown() {
 		return nil, false
@@ -473,12 +467,10 @@ func syncMembers(ctx context.Context, m clusterSyncModel) (members []memberValue
 		if mm.Name.IsUnknown() || mm.Role.IsUnknown() {
 			return nil, false
 		}
-		members = append(members, memberValue{Name: mm.Name.ValueString(), Role: mm.Role.ValueString()})
+		members = append(members, kubeapi.Member{Name: mm.Name.ValueString(), Role: mm.Role.ValueString()})
 	}
 	return members, true
 }
-
-type memberValue struct{ Name, Role string }
 
 func syncNodesValue(s kubeapi.Status, pools []syncPool) types.List {
 	poolOf := map[string]syncPool{}
