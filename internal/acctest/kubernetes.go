@@ -38,6 +38,22 @@ var KubeTLSFiles = []string{
 	"request-header-ca.key", "etcd/server-ca.crt", "etcd/server-ca.key", "service.key",
 }
 
+// NewKubeTLSFiles are the KubeTLSFiles of a new cluster PKI, for tests that need an API server
+// but no init node.
+func NewKubeTLSFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	p, err := bootstrap.NewPKI(rand.Reader, time.Now(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"service.key": []byte(p.ServiceKey)}
+	for name, ca := range map[string]bootstrap.CA{"server-ca": p.ServerCA, "client-ca": p.ClientCA,
+		"request-header-ca": p.RequestHeaderCA, "etcd/server-ca": p.EtcdServerCA} {
+		files[name+".crt"], files[name+".key"] = []byte(p.Bundle(ca)), []byte(ca.Key)
+	}
+	return files
+}
+
 // Kube is a real kube-apiserver over a real etcd, on loopback ports, with the
 // clusterrole-aggregation controller of kube-controller-manager (the built-in view, edit and
 // admin roles are aggregated: without it they grant nothing).

@@ -2,35 +2,16 @@ package acctest
 
 import (
 	"context"
-	"crypto/rand"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
-
-// tlsFiles are the TLS files an init node writes, from a PKI.
-func tlsFiles(t *testing.T) map[string][]byte {
-	t.Helper()
-	p, err := bootstrap.NewPKI(rand.Reader, time.Now(), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{"service.key": []byte(p.ServiceKey)}
-	for name, ca := range map[string]bootstrap.CA{"server-ca": p.ServerCA, "client-ca": p.ClientCA,
-		"request-header-ca": p.RequestHeaderCA, "etcd/server-ca": p.EtcdServerCA} {
-		files[name+".crt"], files[name+".key"] = []byte(p.Bundle(ca)), []byte(ca.Key)
-	}
-	return files
-}
 
 // TestStartKubernetes: the API server reports the pinned version, answers as the admin, and the
 // real RBAC authorizer gives a user bound to view what view grants and nothing more.
 func TestStartKubernetes(t *testing.T) {
-	k := StartKubernetes(t, tlsFiles(t))
+	k := StartKubernetes(t, NewKubeTLSFiles(t))
 	admin := k.Kubeconfig(t, "admin", k.Admin)
 	if out, err := k.Kubectl(t, admin, "version", "-o", "json"); err != nil || !strings.Contains(out, `"gitVersion": "v1.34.`) {
 		t.Errorf("kubectl version: %v\n%s", err, out)

@@ -175,16 +175,26 @@ func (r *clusterSyncResource) Schema(ctx context.Context, _ resource.SchemaReque
 // ModifyPlan keeps the access as it is unless a certificate must be issued again (under 30 days
 // left, a new member) or the API's address changes.
 func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan, state clusterSyncModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if req.State.Raw.IsNull() {
+		// A new sync: the plan shows the URL it will use when the inputs are known.
+		if url, ok, _ := syncAPIServerURL(ctx, plan); ok && !resp.Diagnostics.HasError() {
+			plan.APIServerURL = types.StringValue(url)
+			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		}
+		return
+	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if bootstrap.NeedsRenewal(state.ClientCertificate.ValueString(), time.Now()) {
+	members, known := syncMembers(ctx, plan)
+	renewAdmin, renewMembers := certRenewals(state.ClientCertificate.ValueString(), state.MemberCertificates.Elements(), members, known, time.Now())
+	if renewAdmin {
 		plan.ClientCertificate, plan.ClientKey, plan.Kubeconfig = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
 	}
 	if url, ok, _ := syncAPIServerURL(ctx, plan); ok {
@@ -195,16 +205,7 @@ func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.Modif
 	} else {
 		plan.APIServerURL, plan.Kubeconfig = types.StringUnknown(), types.StringUnknown()
 	}
-	members, known := syncMembers(ctx, plan)
-	current := state.MemberCertificates.Elements()
-	renew := !known || len(members) != len(current)
-	for _, m := range members {
-		cert, ok := current[m.Name].(types.String)
-		if !ok || bootstrap.NeedsRenewal(cert.ValueString(), time.Now()) {
-			renew = true
-		}
-	}
-	if renew {
+	if renewMembers {
 		plan.MemberCertificates, plan.MemberKubeconfigs = types.MapUnknown(types.StringType), types.MapUnknown(types.StringType)
 	} else {
 		plan.MemberCertificates, plan.MemberKubeconfigs = state.MemberCertificates, state.MemberKubeconfigs
@@ -431,6 +432,20 @@ func syncPools(ctx context.Context, m clusterSyncModel) ([]syncPool, diag.Diagno
 		out = append(out, sp)
 	}
 	return out, diags
+}
+
+// certRenewals says which certificates an apply issues again: the admin's when under 30 days
+// remain; the members' when the member list is unknown or changed, or any member's certificate
+// is missing or under 30 days from its end.
+func certRenewals(admin string, current map[string]attr.Value, members []kubeapi.Member, known bool, now time.Time) (renewAdmin, renewMembers bool) {
+	renewMembers = !known || len(members) != len(current)
+	for _, m := range members {
+		cert, ok := current[m.Name].(types.String)
+		if !ok || bootstrap.NeedsRenewal(cert.ValueString(), now) {
+			renewMembers = true
+		}
+	}
+	return bootstrap.NeedsRenewal(admin, now), renewMembers
 }
 
 // syncAPIServerURL is the API's URL: the cluster's api_server_url, its registration address on

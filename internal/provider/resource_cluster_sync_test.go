@@ -4,9 +4,14 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 )
@@ -60,6 +65,45 @@ func TestAccClusterSync_apiUnreachable(t *testing.T) {
   }
 `),
 			ExpectError: regexp.MustCompile(`(?s)did not become Active.*` + regexp.QuoteMeta(url) + `.*does not answer /readyz`),
+		}},
+	})
+}
+
+// TestAccClusterSync_apiURLFromFirstControlPlaneNode: with neither api_server_url nor
+// registration_address, the sync's URL is the first control-plane node's public address on 6443.
+// The step only plans (applying would dial the emulator's made-up address).
+func TestAccClusterSync_apiURLFromFirstControlPlaneNode(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	withSync := syncConfig(moto, "", "")
+	withoutSync := withSync[:strings.Index(withSync, `resource "ec2k8s_cluster_sync"`)]
+	var first string
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkPoolsGone(moto),
+		Steps: []resource.TestStep{{
+			Config: withoutSync,
+			Check: func(s *terraform.State) error {
+				first = s.RootModule().Resources["ec2k8s_node_pool.servers"].Primary.Attributes["nodes.0.public_ip"]
+				if net.ParseIP(first) == nil {
+					return fmt.Errorf("the first server has no public address: %q", first)
+				}
+				return nil
+			},
+		}, {
+			Config:             withSync,
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPreRefresh: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ec2k8s_cluster_sync.demo", plancheck.ResourceActionCreate),
+				plancheck.ExpectKnownValue("ec2k8s_cluster_sync.demo", tfjsonpath.New("api_server_url"),
+					knownvalue.StringFunc(func(v string) error {
+						if want := "https://" + first + ":6443"; v != want {
+							return fmt.Errorf("api_server_url %q, want %q", v, want)
+						}
+						return nil
+					})),
+			}},
 		}},
 	})
 }
