@@ -1,7 +1,21 @@
-# Quickstart: a cloud credential checked with STS, a node template checked against EC2, a cluster
-# with one all-roles node pool, and the IAM policy the provisioning client needs. `make demo` applies this against a local EC2 emulator;
-# against AWS it works unchanged, with the credentials of your environment.
+# Quickstart: the recommended topology in small. One node template, three node pools with one
+# role each (etcd, control plane, worker; one node apiece), the IAM policy the provisioning client
+# needs, and an ec2k8s_cluster_sync that waits until Kubernetes is Active and hands out a
+# kubeconfig.
+#
+# Against AWS it works unchanged, with the credentials of your environment (AWS_PROFILE,
+# AWS_ACCESS_KEY_ID, SSO, ...):
+#
+#   terraform init && terraform apply
+#   terraform output -raw kubeconfig > kubeconfig && KUBECONFIG=$PWD/kubeconfig kubectl get nodes
+#
+# `make demo` applies it against a local EC2 emulator with -var wait_for_active=false: there no
+# node boots, so no kubelet ever registers and there is nothing to wait for.
+#
+# For production (etcd x3, control plane x2, workers x2, a load balancer in front of the servers)
+# see ../production, which uses the module in ../modules/ec2k8s-cluster.
 terraform {
+  required_version = ">= 1.5"
   required_providers {
     ec2k8s = {
       source = "ec2k8s/ec2k8s"
@@ -10,32 +24,44 @@ terraform {
 }
 
 variable "region" {
-  description = "Region the cluster's nodes will run in."
+  description = "Region the cluster's nodes run in."
   type        = string
   default     = "us-west-2"
 }
 
 variable "node_role_names" {
-  description = "IAM roles the nodes' instance profiles carry (adds iam:PassRole); empty for none."
+  description = "IAM roles the nodes' instance profiles carry (adds iam:PassRole to the policy); empty for none."
   type        = list(string)
-  default     = ["k8s-node"]
+  default     = []
+}
+
+variable "wait_for_active" {
+  description = "Wait until Kubernetes is Active (API ready, every node registered and Ready) and output a kubeconfig. Set it to false where no node can boot, such as a local EC2 emulator (`make demo` does)."
+  type        = bool
+  default     = true
 }
 
 provider "ec2k8s" {}
 
+# Who the AWS SDK's default chain is: the account the IAM policy is for.
 data "ec2k8s_caller_identity" "current" {}
 
-# No keys given: the AWS SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, ...).
+# No keys given: the AWS SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, ...), checked
+# with STS at apply.
 resource "ec2k8s_cloud_credential" "aws" {
   name   = "aws"
   region = var.region
 }
 
+# Defaults: zone "a" of the region, its default VPC and subnet, the newest Ubuntu 24.04 LTS,
+# t3.medium, an encrypted 32 GiB root volume, IMDSv2 only, the managed "rancher-nodes" group.
 resource "ec2k8s_node_template" "ubuntu" {
   name             = "ubuntu"
   cloud_credential = ec2k8s_cloud_credential.aws
 }
 
+# What the credential's identity must be allowed to do: attach it before the first apply
+# (`terraform plan` prints it, since it needs nothing that is created).
 data "ec2k8s_iam_policy" "provisioner" {
   region          = var.region
   account_id      = data.ec2k8s_caller_identity.current.account_id
@@ -47,29 +73,77 @@ resource "ec2k8s_cluster" "demo" {
   cloud_credential = ec2k8s_cloud_credential.aws
 }
 
-# One node with every role: the smallest cluster (the plan warns it is not for production).
-resource "ec2k8s_node_pool" "all" {
+# Each role in its own pool, as in production, one node each. One etcd node tolerates no
+# failure: production has three (../production).
+resource "ec2k8s_node_pool" "etcd" {
   cluster       = ec2k8s_cluster.demo
   node_template = ec2k8s_node_template.ubuntu
-  name          = "all"
+  name          = "etcd"
   quantity      = 1
   etcd          = true
+}
+
+resource "ec2k8s_node_pool" "control_plane" {
+  cluster       = ec2k8s_cluster.demo
+  node_template = ec2k8s_node_template.ubuntu
+  name          = "control-plane"
+  quantity      = 1
   control_plane = true
+}
+
+resource "ec2k8s_node_pool" "worker" {
+  cluster       = ec2k8s_cluster.demo
+  node_template = ec2k8s_node_template.ubuntu
+  name          = "worker"
+  quantity      = 1
   worker        = true
 }
 
+# Waits until the cluster is Active, then hands out an admin kubeconfig. Only when
+# wait_for_active is true: it needs the nodes to boot and reach each other, which they do on
+# AWS and not on an emulator.
+resource "ec2k8s_cluster_sync" "demo" {
+  count = var.wait_for_active ? 1 : 0
+
+  cluster    = ec2k8s_cluster.demo
+  node_pools = [ec2k8s_node_pool.etcd, ec2k8s_node_pool.control_plane, ec2k8s_node_pool.worker]
+}
+
+locals {
+  pools = [ec2k8s_node_pool.etcd, ec2k8s_node_pool.control_plane, ec2k8s_node_pool.worker]
+}
+
 output "nodes" {
-  description = "The pool's EC2 instances."
-  value = [for n in ec2k8s_node_pool.all.nodes : {
-    hostname    = n.hostname
+  description = "Every node of the cluster: its pool and roles, node name, EC2 instance, private address and instance state."
+  value = flatten([for p in local.pools : [for n in p.nodes : {
+    pool        = p.name
+    roles       = n.roles
+    name        = n.hostname
     instance_id = n.instance_id
     private_ip  = n.private_ip
     state       = n.state
-  }]
+  }]])
+}
+
+output "cluster_state" {
+  description = "`active` once ec2k8s_cluster_sync saw the cluster Active; without it (wait_for_active = false), a sentence saying Kubernetes was not checked."
+  value       = var.wait_for_active ? one(ec2k8s_cluster_sync.demo[*].state) : "not checked: wait_for_active = false, so no ec2k8s_cluster_sync waited for Kubernetes"
+}
+
+output "api_server_url" {
+  description = "The Kubernetes API's URL; null without the sync."
+  value       = one(ec2k8s_cluster_sync.demo[*].api_server_url)
+}
+
+output "kubeconfig" {
+  description = "An admin kubeconfig: `terraform output -raw kubeconfig > kubeconfig`. Null without the sync (wait_for_active = false)."
+  value       = one(ec2k8s_cluster_sync.demo[*].kubeconfig)
+  sensitive   = true
 }
 
 output "account" {
-  value = ec2k8s_cloud_credential.aws.arn
+  description = "The identity the credential resolved to."
+  value       = ec2k8s_cloud_credential.aws.arn
 }
 
 output "node_template" {
@@ -84,11 +158,6 @@ output "node_template" {
 }
 
 output "provisioner_policy" {
-  description = "Attach this policy to the identity of your ec2k8s_cloud_credential."
+  description = "Attach this policy to the identity of ec2k8s_cloud_credential.aws."
   value       = data.ec2k8s_iam_policy.provisioner.json
-}
-
-output "provisioner_policy_size" {
-  description = "Characters AWS counts against its 6,144 limit."
-  value       = data.ec2k8s_iam_policy.provisioner.size
 }
