@@ -2,7 +2,8 @@ package awsclient
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,11 +33,7 @@ func NewCallCounter() *CallCounter {
 func (c *CallCounter) Elapsed() map[string]time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]time.Duration, len(c.elapsed))
-	for k, v := range c.elapsed {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.elapsed)
 }
 
 // Busy returns the wall time during which at least one call was in flight. Unlike the sum of
@@ -103,21 +100,12 @@ func (c *CallCounter) Reset() {
 func (c *CallCounter) copy(m map[string]int) map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m)
 }
 
 // Operations returns the operation names of m, sorted.
 func Operations(m map[string]int) []string {
-	ops := make([]string, 0, len(m))
-	for k := range m {
-		ops = append(ops, k)
-	}
-	sort.Strings(ops)
-	return ops
+	return slices.Sorted(maps.Keys(m))
 }
 
 // apiOption installs the counter in a client's middleware stack: once per call before the

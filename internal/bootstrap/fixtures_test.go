@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -82,14 +83,9 @@ var k3sOptions = map[string]func(n *Node){
 func fixtures() []fixture {
 	var out []fixture
 	for _, dist := range Distributions {
-		opts := map[string]func(*Node){}
-		for k, v := range options {
-			opts[k] = v
-		}
+		opts := maps.Clone(options)
 		if dist == "k3s" {
-			for k, v := range k3sOptions {
-				opts[k] = v
-			}
+			maps.Copy(opts, k3sOptions)
 		}
 		for opt, apply := range opts {
 			for pool, roles := range roleSets {

@@ -4,7 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"testing"
 )
 
@@ -49,7 +49,7 @@ func TestRender_golden(t *testing.T) {
 			stale = append(stale, e.Name())
 		}
 	}
-	sort.Strings(stale)
+	slices.Sort(stale)
 	if len(stale) > 0 && !*update {
 		t.Errorf("golden files of no case: %v", stale)
 	}

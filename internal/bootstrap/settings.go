@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -114,7 +115,7 @@ var (
 // of the distribution's script, none of those the provider sets from other attributes.
 func ValidateInstallEnv(dist string, env map[string]string) []error {
 	var errs []error
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		switch {
 		case slices.Contains(installEnvOwned, k):
 			errs = append(errs, fmt.Errorf("%s is set by the provider (from kubernetes_version and the pool's roles); remove it from install_env", k))
@@ -168,12 +169,3 @@ func ValidateCron(s string) error {
 }
 
 var cronFieldRe = regexp.MustCompile(`^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$`)
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

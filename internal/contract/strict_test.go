@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 // strictBed is one test's view of the shared moto: a client through the strict proxy, one
@@ -101,7 +102,7 @@ func (b *strictBed) rules(t *testing.T, sg string) []string {
 			rules = append(rules, ports+" "+aws.ToString(g.GroupId))
 		}
 	}
-	sort.Strings(rules)
+	slices.Sort(rules)
 	return rules
 }
 
@@ -281,8 +282,8 @@ func TestStrict_metadataTagKeys(t *testing.T) {
 			in.MetadataOptions = &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: metadataTags}
 		}
 	}
-	for _, bad := range []string{"kubernetes.io/cluster/demo", "has space", "_index", ".."} {
-		_, err := b.launch(withTags(types.InstanceMetadataTagsStateEnabled, "Name", bad))
+	for _, bad := range []string{provisioning.ClusterTag("demo"), "has space", "_index", ".."} {
+		_, err := b.launch(withTags(types.InstanceMetadataTagsStateEnabled, provisioning.TagName, bad))
 		b.refused(t, err, "InvalidParameterValue", acctest.RuleMetadataTagKeys)
 		if !strings.Contains(err.Error(), "'"+bad+"'") {
 			t.Errorf("error = %v; want it to name %q", err, bad)
@@ -291,17 +292,17 @@ func TestStrict_metadataTagKeys(t *testing.T) {
 	if got := b.instances(t); len(got) != 0 {
 		t.Fatalf("refused launches made %d instances", len(got))
 	}
-	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateEnabled, "Name", "ec2k8s:cluster", "a+b-c=d.e,f_g@h")); err != nil {
+	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateEnabled, provisioning.TagName, provisioning.TagCluster, "a+b-c=d.e,f_g@h")); err != nil {
 		t.Fatalf("metadata-safe keys: %v", err)
 	}
-	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateDisabled, "kubernetes.io/cluster/demo")); err != nil {
+	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateDisabled, provisioning.ClusterTag("demo"))); err != nil {
 		t.Fatalf("a slash without metadata tags: %v", err)
 	}
 	// An account whose default is enabled: a launch that does not say is refused.
 	b.m.Strict.MetadataTagsByDefault.Store(true)
-	_, err := b.launch(withTags("", "kubernetes.io/cluster/demo"))
+	_, err := b.launch(withTags("", provisioning.ClusterTag("demo")))
 	b.refused(t, err, "InvalidParameterValue", acctest.RuleMetadataTagKeys)
-	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateDisabled, "kubernetes.io/cluster/demo")); err != nil {
+	if _, err := b.launch(withTags(types.InstanceMetadataTagsStateDisabled, provisioning.ClusterTag("demo"))); err != nil {
 		t.Fatalf("explicitly disabled, on an account that enables them by default: %v", err)
 	}
 }

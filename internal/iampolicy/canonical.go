@@ -3,7 +3,7 @@ package iampolicy
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -38,7 +38,7 @@ func Canonical(doc string) ([]string, error) {
 		}
 		out = append(out, s.Effect+" "+actions+" on "+resources)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out, nil
 }
 

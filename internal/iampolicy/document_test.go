@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -104,7 +104,7 @@ func TestBuild_equalsSeed(t *testing.T) {
 						ebs := normalize(t, seed(t, tc.encryption, p, role, key))
 						assertStatements(t, "ebs_encryption", normalize(t, render(t, *docs.EBSEncryption).JSON), ebs)
 						combined = append(append([]string(nil), want...), ebs...)
-						sort.Strings(combined)
+						slices.Sort(combined)
 					}
 					assertStatements(t, "combined", normalize(t, render(t, docs.Combined).JSON), combined)
 				})
@@ -178,7 +178,7 @@ func TestBuild_deterministicAndWellFormed(t *testing.T) {
 		}
 		seen[s.Sid] = true
 		for _, list := range [][]string{s.Action, s.Resource} {
-			if !sort.StringsAreSorted(list) {
+			if !slices.IsSorted(list) {
 				t.Errorf("statement %s lists %v unsorted", s.Sid, list)
 			}
 		}

@@ -3,9 +3,10 @@ package iampolicy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -349,12 +350,7 @@ func ValidateS3BucketName(s string) error {
 			return bad(fmt.Sprintf("the prefix %q is reserved by AWS", pre))
 		}
 	}
-	suffixes := make([]string, 0, len(bucketReservedSuffixes))
-	for suf := range bucketReservedSuffixes {
-		suffixes = append(suffixes, suf)
-	}
-	sort.Strings(suffixes)
-	for _, suf := range suffixes {
+	for _, suf := range slices.Sorted(maps.Keys(bucketReservedSuffixes)) {
 		if strings.HasSuffix(s, suf) {
 			return bad(fmt.Sprintf("the suffix %q is reserved for %s", suf, bucketReservedSuffixes[suf]))
 		}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -243,7 +243,7 @@ func TestBuildNode_etcdSnapshots(t *testing.T) {
 			want := append(append([]string(nil), upstream...),
 				"Allow "+bucketActions+" on "+tc.bucketARN,
 				"Allow "+objectActions+" on "+tc.objects)
-			sort.Strings(want)
+			slices.Sort(want)
 			assertStatements(t, "control plane", normalize(t, render(t, docs.ControlPlane).JSON), want)
 			assertStatements(t, "node", normalize(t, render(t, docs.Node).JSON), normalize(t, upstreamNodePolicy))
 			for _, s := range docs.ControlPlane.Statement {
@@ -343,7 +343,7 @@ func TestBuildNode_deterministicAndWellFormed(t *testing.T) {
 		}
 		for _, s := range pair[0].Statement {
 			for _, list := range [][]string{s.Action, s.Resource} {
-				if !sort.StringsAreSorted(list) {
+				if !slices.IsSorted(list) {
 					t.Errorf("statement %s lists %v unsorted", s.Sid, list)
 				}
 			}

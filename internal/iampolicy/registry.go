@@ -1,8 +1,10 @@
 package iampolicy
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // ResourceType is an ARN resource type that IAM checks an action against.
@@ -132,11 +134,11 @@ var registry = []Action{
 // Actions returns a copy of the registry, sorted by feature order, then action name.
 func Actions() []Action {
 	out := append([]Action(nil), registry...)
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Feature != out[j].Feature {
-			return featureRank(out[i].Feature) < featureRank(out[j].Feature)
+	slices.SortStableFunc(out, func(a, b Action) int {
+		if c := cmp.Compare(featureRank(a.Feature), featureRank(b.Feature)); c != 0 {
+			return c
 		}
-		return out[i].Name < out[j].Name
+		return strings.Compare(a.Name, b.Name)
 	})
 	return out
 }

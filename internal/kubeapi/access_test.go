@@ -3,7 +3,6 @@ package kubeapi
 import (
 	"context"
 	"slices"
-	"sort"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +30,7 @@ func bindings(t *testing.T, c *Client) []string {
 	for _, b := range rbs.Items {
 		out = append(out, b.Namespace+"/"+b.Name+"→"+b.RoleRef.Name+" for "+b.Subjects[0].Name)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

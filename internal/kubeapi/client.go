@@ -1,6 +1,3 @@
-// Package kubeapi talks to a cluster's Kubernetes API with the credentials the provider holds
-// (client certificates from the cluster's client CA), through client-go: it waits until the
-// cluster is Active, gives members their access and keeps the projects. No Terraform here.
 package kubeapi
 
 import (

@@ -13,7 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -163,7 +163,7 @@ func records(dir string) ([]string, error) {
 			nums = append(nums, n)
 		}
 	}
-	sort.Ints(nums)
+	slices.Sort(nums)
 	out := make([]string, len(nums))
 	for i, n := range nums {
 		out[i] = filepath.Join(dir, strconv.Itoa(n))
@@ -341,7 +341,7 @@ func (r *Result) ReadDir(dir string) ([]string, error) {
 			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out, nil
 }
 

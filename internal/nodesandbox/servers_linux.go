@@ -6,8 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,12 +167,7 @@ func (s *imds) listing(dir string) string {
 		}
 		seen[name] = true
 	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, "\n")
+	return strings.Join(slices.Sorted(maps.Keys(seen)), "\n")
 }
 
 // fileServer serves Node.Files and the stub installer, recording every request.

@@ -1,9 +1,7 @@
 package provider
 
 import (
-	"context"
 	"fmt"
-	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 )
@@ -21,29 +19,6 @@ func configuredData(in any, diags *diag.Diagnostics) *providerData {
 		return nil
 	}
 	return d
-}
-
-func sortStrings(s []string) { sort.Strings(s) }
-
-// The pieces of plan, state and diagnostics that shared CRUD helpers use.
-type (
-	diagList    = diag.Diagnostics
-	stateSetter interface {
-		Set(context.Context, any) diag.Diagnostics
-	}
-	diagAppender interface {
-		Append(...diag.Diagnostic)
-		HasError() bool
-	}
-)
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // addNotConfigured reports a resource used before Configure ran: a bug, never a user error.

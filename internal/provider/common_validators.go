@@ -10,23 +10,24 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
-// check adapts a domain validation function to the framework's validators, so the rule lives in
-// the domain package and the message reaches the user at plan time, on the attribute.
-type check[T any] struct {
+// domainCheck adapts a domain validation function to the framework's validators, so the rule
+// lives in the domain package and the message reaches the user at plan time, on the attribute.
+// validString, validInt64 and validFloat64 make one.
+type domainCheck[T any] struct {
 	desc string
 	fn   func(T) error
 }
 
-func (c check[T]) Description(context.Context) string         { return c.desc }
-func (c check[T]) MarkdownDescription(context.Context) string { return c.desc }
+func (c domainCheck[T]) Description(context.Context) string         { return c.desc }
+func (c domainCheck[T]) MarkdownDescription(context.Context) string { return c.desc }
 
-func (c check[T]) run(v T, path interface{ String() string }, add func(string, string)) {
+func (c domainCheck[T]) run(v T, path interface{ String() string }, add func(string, string)) {
 	if err := c.fn(v); err != nil {
 		add("Invalid "+path.String(), err.Error())
 	}
 }
 
-type stringCheck struct{ check[string] }
+type stringCheck struct{ domainCheck[string] }
 
 func (c stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
@@ -35,7 +36,7 @@ func (c stringCheck) ValidateString(_ context.Context, req validator.StringReque
 	c.run(req.ConfigValue.ValueString(), req.Path, func(s, d string) { resp.Diagnostics.AddAttributeError(req.Path, s, d) })
 }
 
-type int64Check struct{ check[int64] }
+type int64Check struct{ domainCheck[int64] }
 
 func (c int64Check) ValidateInt64(_ context.Context, req validator.Int64Request, resp *validator.Int64Response) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
@@ -44,7 +45,7 @@ func (c int64Check) ValidateInt64(_ context.Context, req validator.Int64Request,
 	c.run(req.ConfigValue.ValueInt64(), req.Path, func(s, d string) { resp.Diagnostics.AddAttributeError(req.Path, s, d) })
 }
 
-type float64Check struct{ check[float64] }
+type float64Check struct{ domainCheck[float64] }
 
 func (c float64Check) ValidateFloat64(_ context.Context, req validator.Float64Request, resp *validator.Float64Response) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
@@ -53,16 +54,17 @@ func (c float64Check) ValidateFloat64(_ context.Context, req validator.Float64Re
 	c.run(req.ConfigValue.ValueFloat64(), req.Path, func(s, d string) { resp.Diagnostics.AddAttributeError(req.Path, s, d) })
 }
 
+// validString, validInt64 and validFloat64 check an attribute's value with fn, described as desc.
 func validString(desc string, fn func(string) error) validator.String {
-	return stringCheck{check[string]{desc, fn}}
+	return stringCheck{domainCheck[string]{desc, fn}}
 }
 
 func validInt64(desc string, fn func(int64) error) validator.Int64 {
-	return int64Check{check[int64]{desc, fn}}
+	return int64Check{domainCheck[int64]{desc, fn}}
 }
 
 func validFloat64(desc string, fn func(float64) error) validator.Float64 {
-	return float64Check{check[float64]{desc, fn}}
+	return float64Check{domainCheck[float64]{desc, fn}}
 }
 
 // validSetOf checks each string of a set.

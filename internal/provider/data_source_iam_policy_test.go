@@ -1,11 +1,15 @@
 package provider
 
 import (
+	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -13,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/iampolicy"
 )
 
 const (
@@ -161,4 +166,20 @@ data "ec2k8s_iam_policy" "p" {
 			ExpectError: acctest.ErrorRe("IAM policy too large"),
 		}},
 	})
+}
+
+// TestIAMPolicyModel_params: the known parts of a configuration become the policy's inputs;
+// unknown and null values stay empty, so plan-time checks see only what is known.
+func TestIAMPolicyModel_params(t *testing.T) {
+	set := func(elems ...attr.Value) types.Set { return types.SetValueMust(types.StringType, elems) }
+	m := iamPolicyModel{Region: types.StringValue("us-west-2"), AccountID: types.StringUnknown(), Partition: types.StringNull(),
+		PassRoleNames: set(types.StringValue("k8s-node"), types.StringUnknown()), KMSKeyIDs: types.SetUnknown(types.StringType)}
+	p, err := m.params(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := iampolicy.Params{Region: "us-west-2", PassRoles: []string{"k8s-node"}}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("params = %+v; want %+v", p, want)
+	}
 }

@@ -158,10 +158,10 @@ func (p *ec2k8sProvider) Configure(ctx context.Context, req provider.ConfigureRe
 
 func (p *ec2k8sProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
-		newCredentialResource,
-		newTemplateResource,
+		newCloudCredentialResource,
+		newNodeTemplateResource,
 		newClusterResource,
-		newPoolResource,
+		newNodePoolResource,
 		newClusterSyncResource,
 	}
 }

@@ -25,6 +25,22 @@ var testAccProviders = map[string]func() (tfprotov6.ProviderServer, error){
 	"ec2k8s": providerserver.NewProtocol6WithError(New("test")()),
 }
 
+// importBlockStep imports addr by id with an import block (what a user writes, and what works
+// with Terraform 1.5 and OpenTofu alike) and checks the plan it makes: an update in place, since
+// the configuration sets what an import cannot read back, and checks. The step uses the
+// previous step's configuration unless it is given one.
+func importBlockStep(addr, id string, checks ...plancheck.PlanCheck) resource.TestStep {
+	return resource.TestStep{
+		ResourceName:       addr,
+		ImportState:        true,
+		ImportStateKind:    resource.ImportBlockWithID,
+		ImportStateId:      id,
+		ExpectNonEmptyPlan: true,
+		ImportPlanChecks: resource.ImportPlanChecks{PreApply: append([]plancheck.PlanCheck{
+			plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)}, checks...)},
+	}
+}
+
 // TestAccProvider_smoke proves the whole chain: the CLI under test drives the provider, which
 // reaches moto through the endpoints configured in HCL.
 func TestAccProvider_smoke(t *testing.T) {

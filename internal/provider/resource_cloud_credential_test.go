@@ -19,9 +19,9 @@ import (
 )
 
 const (
-	credRes       = "ec2k8s_cloud_credential.aws"
-	rotatedKey    = "AKIAEC2K8SROTATED000"
-	rotatedSecret = "ec2k8s-acctest-rotated-secret"
+	cloudCredentialAddr = "ec2k8s_cloud_credential.aws"
+	rotatedKey          = "AKIAEC2K8SROTATED000"
+	rotatedSecret       = "ec2k8s-acctest-rotated-secret"
 )
 
 func TestAccCloudCredential_lifecycle(t *testing.T) {
@@ -34,13 +34,13 @@ func TestAccCloudCredential_lifecycle(t *testing.T) {
 			{
 				Config: acctest.ProviderConfig(moto) + acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(credRes, tfjsonpath.New("id"), knownvalue.StringExact("aws")),
-					statecheck.ExpectKnownValue(credRes, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
-					statecheck.ExpectKnownValue(credRes, tfjsonpath.New("arn"), knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:(iam|sts)::123456789012:`))),
-					statecheck.ExpectKnownValue(credRes, tfjsonpath.New("user_id"), knownvalue.NotNull()),
+					statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("id"), knownvalue.StringExact("aws")),
+					statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+					statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("arn"), knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:(iam|sts)::123456789012:`))),
+					statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("user_id"), knownvalue.NotNull()),
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credRes, plancheck.ResourceActionCreate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(cloudCredentialAddr, plancheck.ResourceActionCreate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 			},
@@ -49,20 +49,28 @@ func TestAccCloudCredential_lifecycle(t *testing.T) {
 				Config: acctest.ProviderConfig(moto) + acctest.CredentialConfig("aws", "us-west-2", rotatedKey, rotatedSecret),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(credRes, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(credRes, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
-						plancheck.ExpectUnknownValue(credRes, tfjsonpath.New("arn")),
+						plancheck.ExpectResourceAction(cloudCredentialAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+						plancheck.ExpectUnknownValue(cloudCredentialAddr, tfjsonpath.New("arn")),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(credRes, tfjsonpath.New("access_key"), knownvalue.StringExact(rotatedKey)),
-					statecheck.ExpectKnownValue(credRes, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+					statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("access_key"), knownvalue.StringExact(rotatedKey)),
+					statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
 				},
 			},
+			// Import by name with an import block: the keys cannot be read back, so the plan sets
+			// them from the configuration in place, and the identity is unknown until STS answers
+			// the apply.
+			importBlockStep(cloudCredentialAddr, "aws",
+				plancheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("id"), knownvalue.StringExact("aws")),
+				plancheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("access_key"), knownvalue.StringExact(rotatedKey)),
+				plancheck.ExpectUnknownValue(cloudCredentialAddr, tfjsonpath.New("account_id"))),
 			{
-				// Import by name: the secret cannot be read back, so only id and name compare.
-				ResourceName:      credRes,
+				// The imported state itself, which an import block's plan does not show: id and
+				// name, and no secret read back from anywhere.
+				ResourceName:      cloudCredentialAddr,
 				ImportState:       true,
 				ImportStateId:     "aws",
 				ImportStateVerify: true,
@@ -97,12 +105,12 @@ import {
 }
 `,
 			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credRes, plancheck.ResourceActionUpdate)},
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(cloudCredentialAddr, plancheck.ResourceActionUpdate)},
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(credRes, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
-				statecheck.ExpectKnownValue(credRes, tfjsonpath.New("region"), knownvalue.StringExact("us-west-2")),
+				statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+				statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("region"), knownvalue.StringExact("us-west-2")),
 			},
 		}},
 	})

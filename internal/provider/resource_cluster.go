@@ -2,14 +2,12 @@ package provider
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -20,8 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/iampolicy"
@@ -40,9 +36,12 @@ func newClusterResource() resource.Resource { return &clusterResource{} }
 // node pools make the machines.
 type clusterResource struct{}
 
-// ClusterStateProvisioning is the state of a cluster until readiness is checked.
+// clusterStateProvisioning is the state an ec2k8s_cluster records: it never sees its nodes, so
+// it never knows more; ec2k8s_cluster_sync reports clusterStateActive once they are ready.
 const clusterStateProvisioning = "provisioning"
 
+// clusterModel is an ec2k8s_cluster, and also the cluster object node pools and the sync
+// receive whole (cluster = ec2k8s_cluster.demo).
 type clusterModel struct {
 	ID                  types.String `tfsdk:"id"`
 	Name                types.String `tfsdk:"name"`
@@ -71,6 +70,19 @@ type clusterModel struct {
 	ClusterCACertificate types.String `tfsdk:"cluster_ca_certificate"`
 }
 
+// configuredAPIURL is the API's URL as the cluster says it: api_server_url, else
+// registration_address on 6443; "" when it says neither.
+func (c clusterModel) configuredAPIURL() string {
+	if u := c.APIServerURL.ValueString(); u != "" {
+		return strings.TrimRight(u, "/")
+	}
+	if a := c.RegistrationAddress.ValueString(); a != "" {
+		return "https://" + net.JoinHostPort(a, "6443")
+	}
+	return ""
+}
+
+// etcdSnapshotModel is the cluster's etcd_snapshot object.
 type etcdSnapshotModel struct {
 	ScheduleCron types.String `tfsdk:"schedule_cron"`
 	Retention    types.Int64  `tfsdk:"retention"`
@@ -91,6 +103,7 @@ var etcdSnapshotAttrTypes = map[string]attr.Type{
 	"s3_folder": types.StringType, "s3_region": types.StringType, "s3_endpoint": types.StringType,
 }
 
+// memberModel is one of the cluster's members.
 type memberModel struct {
 	Name types.String `tfsdk:"name"`
 	Role types.String `tfsdk:"role"`
@@ -114,7 +127,7 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"name": schema.StringAttribute{Required: true, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				MarkdownDescription: "Cluster name: a DNS label of at most 40 characters. It tags every AWS object of the cluster.",
 				Validators:          []validator.String{validString("a cluster name", bootstrap.ValidateClusterName)}},
-			"cloud_credential": schema.SingleNestedAttribute{Required: true, Attributes: credentialObjectAttributes(),
+			"cloud_credential": schema.SingleNestedAttribute{Required: true, Attributes: cloudCredentialObjectAttributes(),
 				MarkdownDescription: "The credential, passed whole: `cloud_credential = ec2k8s_cloud_credential.aws`."},
 			"distribution": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("rke2"),
 				MarkdownDescription: "`rke2` (default) or `k3s`. Cannot change after creation.",
@@ -195,6 +208,7 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 	}
 }
 
+// validRetention checks etcd_snapshot.retention.
 func validRetention(n int64) error {
 	if n < 1 || n > 1000 {
 		return fmt.Errorf("%d snapshots: keep 1 to 1000", n)
@@ -202,6 +216,7 @@ func validRetention(n int64) error {
 	return nil
 }
 
+// oneOf checks that s is one of allowed.
 func oneOf(s string, allowed []string) error {
 	if slices.Contains(allowed, s) {
 		return nil
@@ -209,6 +224,8 @@ func oneOf(s string, allowed []string) error {
 	return fmt.Errorf("%q: use one of %s", s, strings.Join(allowed, ", "))
 }
 
+// validMemberName checks a member's name: a user name the provider may bind, neither one of
+// Kubernetes' own identities nor the provider's admin.
 func validMemberName(s string) error {
 	if s == "" || len(s) > 128 || strings.ContainsAny(s, " \t\n/%") {
 		return fmt.Errorf("%q is not a user name: 1 to 128 characters without spaces, '/' or '%%'", s)
@@ -219,228 +236,12 @@ func validMemberName(s string) error {
 	return nil
 }
 
-func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var m clusterModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || m.Distribution.IsUnknown() {
-		return
-	}
-	dist := m.Distribution.ValueString()
-	if dist == "" {
-		dist = "rke2"
-	}
-	if bootstrap.ValidateDistribution(dist) != nil {
-		return
-	}
-	if !m.KubernetesVersion.IsNull() && !m.KubernetesVersion.IsUnknown() {
-		if err := bootstrap.ValidateVersion(dist, m.KubernetesVersion.ValueString()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("kubernetes_version"), "Invalid kubernetes_version", err.Error())
-		}
-	}
-	plugin := bootstrap.DefaultNetworkPlugin(dist)
-	if !m.NetworkPlugin.IsNull() && !m.NetworkPlugin.IsUnknown() {
-		plugin = m.NetworkPlugin.ValueString()
-		if err := bootstrap.ValidateNetworkPlugin(dist, plugin); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("network_plugin"), "Invalid network_plugin", err.Error())
-		}
-	}
-	if !m.EnableNetworkPolicy.IsUnknown() && !m.NetworkPlugin.IsUnknown() {
-		if err := bootstrap.CheckNetworkPolicy(dist, plugin, m.EnableNetworkPolicy.ValueBool()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("enable_network_policy"), "Invalid enable_network_policy", err.Error())
-		}
-	}
-	r.validateBootstrap(ctx, m, dist, resp)
-	if !m.Members.IsNull() && !m.Members.IsUnknown() {
-		var members []memberModel
-		resp.Diagnostics.Append(m.Members.ElementsAs(ctx, &members, false)...)
-		seen := map[string]bool{}
-		for _, mem := range members {
-			if n := mem.Name.ValueString(); !mem.Name.IsUnknown() && seen[n] {
-				resp.Diagnostics.AddAttributeError(path.Root("members"), "Duplicate member", fmt.Sprintf("%q is listed twice: give each user one role.", n))
-			} else {
-				seen[n] = true
-			}
-		}
-	}
-}
-
-// validateBootstrap checks the bootstrap settings that need several attributes or the
-// distribution.
-func (r *clusterResource) validateBootstrap(ctx context.Context, m clusterModel, dist string, resp *resource.ValidateConfigResponse) {
-	if !m.ContainerRuntime.IsNull() && !m.ContainerRuntime.IsUnknown() {
-		if err := bootstrap.ValidateContainerRuntime(dist, m.ContainerRuntime.ValueString()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("container_runtime"), "Invalid container_runtime", err.Error())
-		}
-	}
-	if !m.InstallEnv.IsNull() && !m.InstallEnv.IsUnknown() {
-		env := map[string]string{}
-		resp.Diagnostics.Append(m.InstallEnv.ElementsAs(ctx, &env, false)...)
-		for _, err := range bootstrap.ValidateInstallEnv(dist, env) {
-			resp.Diagnostics.AddAttributeError(path.Root("install_env"), "Invalid install_env", err.Error())
-		}
-	}
-	cidr, svc, dns := m.ClusterCIDR, m.ServiceCIDR, m.ClusterDNS
-	if !cidr.IsUnknown() && !svc.IsUnknown() && !dns.IsUnknown() {
-		or := func(v types.String, def string) string {
-			if v.IsNull() {
-				return def
-			}
-			return v.ValueString()
-		}
-		if err := bootstrap.CheckNetwork(or(cidr, bootstrap.DefaultClusterCIDR), or(svc, bootstrap.DefaultServiceCIDR), or(dns, bootstrap.DefaultClusterDNS)); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("cluster_dns"), "Invalid cluster network", err.Error())
-		}
-	}
-	if !m.EtcdSnapshot.IsNull() && !m.EtcdSnapshot.IsUnknown() {
-		var snap etcdSnapshotModel
-		resp.Diagnostics.Append(m.EtcdSnapshot.As(ctx, &snap, basetypes.ObjectAsOptions{UnhandledNullAsEmpty: true, UnhandledUnknownAsEmpty: true})...)
-		if snap.S3Bucket.IsNull() && (!snap.S3Folder.IsNull() || !snap.S3Region.IsNull() || !snap.S3Endpoint.IsNull()) {
-			resp.Diagnostics.AddAttributeError(path.Root("etcd_snapshot").AtName("s3_bucket"), "Missing s3_bucket",
-				"s3_folder, s3_region and s3_endpoint say where in a bucket the snapshots go: set s3_bucket too, or remove them.")
-		}
-	}
-}
-
-// ModifyPlan fills the distribution's defaults and refuses changes a running cluster cannot take.
-func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
-	}
-	var plan, config clusterModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || plan.Distribution.IsUnknown() {
-		return
-	}
-	dist := plan.Distribution.ValueString()
-	if config.KubernetesVersion.IsNull() {
-		plan.KubernetesVersion = types.StringValue(bootstrap.DefaultVersion(dist))
-	}
-	if config.NetworkPlugin.IsNull() {
-		plan.NetworkPlugin = types.StringValue(bootstrap.DefaultNetworkPlugin(dist))
-	}
-	if config.InstallScriptURL.IsNull() {
-		plan.InstallScriptURL = types.StringValue(bootstrap.DefaultInstallScriptURL(dist))
-	}
-	plan.State = types.StringValue(clusterStateProvisioning)
-	plan.ID = plan.Name
-	if !req.State.Raw.IsNull() {
-		var state clusterModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		if state.Secrets.IsNull() {
-			plan.Secrets, plan.ClusterCACertificate = types.StringNull(), types.StringNull() // imported: none to keep
-		}
-		if state.KubernetesVersion.IsNull() {
-			// Just imported: keep what the configuration or defaults say.
-			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-			return
-		}
-		if config.KubernetesVersion.IsNull() {
-			// NO-OP on defaults: a newer provider's default must not upgrade a running cluster.
-			plan.KubernetesVersion = state.KubernetesVersion
-		}
-		if !plan.Distribution.Equal(state.Distribution) {
-			resp.Diagnostics.AddAttributeError(path.Root("distribution"), "Cannot change distribution",
-				fmt.Sprintf("Cluster %q runs %s; a running cluster cannot move to %s. Create a new cluster (a new name) instead.",
-					plan.Name.ValueString(), state.Distribution.ValueString(), dist))
-		}
-		if !plan.NetworkPlugin.IsUnknown() && !plan.NetworkPlugin.Equal(state.NetworkPlugin) {
-			resp.Diagnostics.AddAttributeError(path.Root("network_plugin"), "Cannot change network_plugin",
-				fmt.Sprintf("Cluster %q was built with %s; the network plugin cannot change after the first boot. Create a new cluster to use %s.",
-					plan.Name.ValueString(), state.NetworkPlugin.ValueString(), plan.NetworkPlugin.ValueString()))
-		}
-		for _, fixed := range []struct {
-			name        string
-			plan, state types.String
-			why         string
-		}{
-			{"cluster_cidr", plan.ClusterCIDR, state.ClusterCIDR, "every server must have the same pod network"},
-			{"service_cidr", plan.ServiceCIDR, state.ServiceCIDR, "every server must have the same service network"},
-			{"cluster_dns", plan.ClusterDNS, state.ClusterDNS, "every server must have the same DNS address"},
-			{"container_runtime", plan.ContainerRuntime, state.ContainerRuntime, "the nodes run their containers on it"},
-		} {
-			if !fixed.plan.IsUnknown() && !fixed.state.IsNull() && !fixed.plan.Equal(fixed.state) {
-				resp.Diagnostics.AddAttributeError(path.Root(fixed.name), "Cannot change "+fixed.name,
-					fmt.Sprintf("Cluster %q was created with %s = %s, and %s: it cannot change on a running cluster. Keep %s, or create a new cluster.",
-						plan.Name.ValueString(), fixed.name, fixed.state.ValueString(), fixed.why, fixed.state.ValueString()))
-			}
-		}
-		if !plan.KubernetesVersion.IsUnknown() {
-			if err := bootstrap.CheckUpgrade(dist, state.KubernetesVersion.ValueString(), plan.KubernetesVersion.ValueString()); err != nil {
-				resp.Diagnostics.AddAttributeError(path.Root("kubernetes_version"), "Unsupported Kubernetes version change", err.Error())
-			}
-		}
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-}
-
-func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m clusterModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	pki, err := bootstrap.NewPKI(rand.Reader, time.Now(), m.Name.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot make the cluster's CA set", err.Error())
-		return
-	}
-	secrets, err := pki.Encode()
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot make the cluster's CA set", err.Error())
-		return
-	}
-	m.Secrets, m.ClusterCACertificate = types.StringValue(secrets), types.StringValue(pki.ServerCABundle())
-	tflog.Info(ctx, "made the cluster's CA set and join tokens", map[string]any{"cluster": m.Name.ValueString()})
-	r.save(ctx, func(_ context.Context, v any) diagList { *(v.(*clusterModel)) = m; return nil }, &resp.State, &resp.Diagnostics)
-}
-
-func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	r.save(ctx, req.Plan.Get, &resp.State, &resp.Diagnostics)
-}
-
-// save stores the planned cluster: it is all settings, kept in state for the node pools.
-func (r *clusterResource) save(ctx context.Context, get func(context.Context, any) diagList, state stateSetter, diags diagAppender) {
-	var m clusterModel
-	diags.Append(get(ctx, &m)...)
-	if diags.HasError() {
-		return
-	}
-	tflog.Info(ctx, "saved cluster settings", map[string]any{
-		"cluster": m.Name.ValueString(), "distribution": m.Distribution.ValueString(),
-		"kubernetes_version": m.KubernetesVersion.ValueString(), "network_plugin": m.NetworkPlugin.ValueString(),
-	})
-	diags.Append(state.Set(ctx, &m)...)
-}
-
-// Read has nothing to refresh: the cluster's settings live in state; its machines are read by
-// the node pools.
-func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m clusterModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if m.Name.IsNull() {
-		m.Name = m.ID
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-func (r *clusterResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
-	// NO-OP: the cluster owns nothing on AWS; its pools delete their machines.
-}
-
+// ImportState takes the cluster's name; the next apply sets its settings from the configuration.
+// Its CA set and join tokens cannot come back, and the warning says what that means.
 func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := bootstrap.ValidateClusterName(req.ID); err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", "Import a cluster by its name: "+err.Error())
+	if !importByName(ctx, req, resp, "a cluster", bootstrap.ValidateClusterName) {
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
 	resp.Diagnostics.AddWarning("The cluster's CA keys and tokens are not imported",
 		fmt.Sprintf("Cluster %q lives on its nodes; its CA set and join tokens were made by the provider when it was created and are only in "+
 			"that state, so an import cannot recover them. Node pools of this cluster keep their nodes, but cannot launch new ones: "+

@@ -24,6 +24,7 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/nodesandbox"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 // TestAccCluster_seedTopologyBoots applies the seed topology (etcd ×3, control plane ×2,
@@ -81,7 +82,7 @@ resource "ec2k8s_cluster" "demo" {
 	}
 	ipsOf := map[string][]string{} // pool → private IPs
 	for _, i := range instances {
-		ipsOf[tagValue(i.Tags, "ec2k8s:pool")] = append(ipsOf[tagValue(i.Tags, "ec2k8s:pool")], aws.ToString(i.PrivateIpAddress))
+		ipsOf[tagValue(i.Tags, provisioning.TagPool)] = append(ipsOf[tagValue(i.Tags, provisioning.TagPool)], aws.ToString(i.PrivateIpAddress))
 	}
 	confDir := "/etc/rancher/" + dist
 	port := map[string]string{"rke2": "9345", "k3s": "6443"}[dist]
@@ -92,7 +93,7 @@ resource "ec2k8s_cluster" "demo" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pool, id := tagValue(inst.Tags, "ec2k8s:pool"), aws.ToString(inst.InstanceId)
+			pool, id := tagValue(inst.Tags, provisioning.TagPool), aws.ToString(inst.InstanceId)
 			r := nodesandbox.Boot(t, nodesandbox.Node{UserData: userData(t, moto, id), Metadata: nodesandbox.Metadata{
 				InstanceID: id, AMILaunchIndex: int(aws.ToInt32(inst.AmiLaunchIndex)), LocalIPv4: aws.ToString(inst.PrivateIpAddress),
 				PublicIPv4: aws.ToString(inst.PublicIpAddress), AvailabilityZone: aws.ToString(inst.Placement.AvailabilityZone)}})
@@ -100,7 +101,7 @@ resource "ec2k8s_cluster" "demo" {
 				t.Errorf("%s (%s): cloud-init %s\n%s", id, pool, r.Summary(), r.OutputLog)
 				return
 			}
-			if name := tagValue(inst.Tags, "Name"); r.Hostname != name {
+			if name := tagValue(inst.Tags, provisioning.TagName); r.Hostname != name {
 				t.Errorf("%s booted as %q; EC2 names it %q", id, r.Hostname, name)
 			}
 			conf, err := nodesandbox.MergedConfig(r, confDir)
@@ -182,7 +183,7 @@ resource "ec2k8s_cluster" "demo" {
 func clusterInstances(t *testing.T, m *acctest.Moto) []ec2types.Instance {
 	t.Helper()
 	out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:ec2k8s:cluster"), Values: []string{"demo"}},
+		{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
 		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
 	}})
 	if err != nil {

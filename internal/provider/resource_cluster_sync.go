@@ -2,11 +2,9 @@ package provider
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -18,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/kubeapi"
@@ -29,18 +26,19 @@ var (
 	_ resource.ResourceWithModifyPlan = (*clusterSyncResource)(nil)
 )
 
-// defaultSyncTimeout bounds the wait for the cluster to be Active when the configuration gives none.
-const defaultSyncTimeout = 30 * time.Minute
-
-// clusterStateActive is the state of a cluster whose API is ready and whose nodes are all Ready.
-const clusterStateActive = "active"
-
 func newClusterSyncResource() resource.Resource { return &clusterSyncResource{} }
 
 // clusterSyncResource waits for a cluster to be Active and hands out access to it (rancher2's
 // cluster_sync): the cluster cannot, since its pools depend on it.
 type clusterSyncResource struct{}
 
+// defaultSyncTimeout bounds the wait for the cluster to be Active when the configuration gives none.
+const defaultSyncTimeout = 30 * time.Minute
+
+// clusterStateActive is the state of a cluster whose API is ready and whose nodes are all Ready.
+const clusterStateActive = "active"
+
+// clusterSyncModel is an ec2k8s_cluster_sync.
 type clusterSyncModel struct {
 	ID                   types.String   `tfsdk:"id"`
 	Cluster              types.Object   `tfsdk:"cluster"`
@@ -71,6 +69,7 @@ type syncPoolModel struct {
 	NodeTemplate types.Object `tfsdk:"node_template"`
 }
 
+// syncPoolNodeModel is what the sync reads of each node of a pool.
 type syncPoolNodeModel struct {
 	Hostname  types.String `tfsdk:"hostname"`
 	Index     types.Int64  `tfsdk:"index"`
@@ -79,6 +78,7 @@ type syncPoolNodeModel struct {
 	State     types.String `tfsdk:"state"`
 }
 
+// The attributes of an element of nodes and of projects.
 var (
 	syncNodeAttrTypes = map[string]attr.Type{
 		"name": types.StringType, "pool": types.StringType, "roles": types.ListType{ElemType: types.StringType},
@@ -86,6 +86,106 @@ var (
 	}
 	projectAttrTypes = map[string]attr.Type{"name": types.StringType, "namespaces": types.ListType{ElemType: types.StringType}}
 )
+
+// cluster decodes the cluster the sync receives.
+func (m clusterSyncModel) cluster(ctx context.Context) (c clusterModel, ok bool, diags diag.Diagnostics) {
+	if m.Cluster.IsNull() || m.Cluster.IsUnknown() {
+		return c, false, nil
+	}
+	diags = m.Cluster.As(ctx, &c, basetypes.ObjectAsOptions{UnhandledNullAsEmpty: true, UnhandledUnknownAsEmpty: true})
+	return c, !diags.HasError(), diags
+}
+
+// syncPool is a pool as the sync sees it: its roles, node names and API addresses.
+type syncPool struct {
+	name             string
+	roles            []string
+	names            []string
+	notRunning       []string // nodes whose instance the pool last saw in another state
+	controlPlane     bool
+	firstAddress     string // the lowest-numbered node's address users reach the API by
+	privateAddresses bool
+}
+
+// pools decodes the pools the sync receives.
+func (m clusterSyncModel) pools(ctx context.Context) ([]syncPool, diag.Diagnostics) {
+	var pools []syncPoolModel
+	diags := m.NodePools.ElementsAs(ctx, &pools, false)
+	var out []syncPool
+	for _, p := range pools {
+		sp := syncPool{name: p.Name.ValueString(), controlPlane: p.ControlPlane.ValueBool()}
+		for role, on := range map[string]bool{"etcd": p.Etcd.ValueBool(), "controlplane": p.ControlPlane.ValueBool(), "worker": p.Worker.ValueBool()} {
+			if on {
+				sp.roles = append(sp.roles, role)
+			}
+		}
+		slices.Sort(sp.roles)
+		if !p.NodeTemplate.IsNull() && !p.NodeTemplate.IsUnknown() {
+			if v, ok := p.NodeTemplate.Attributes()["use_private_address"].(types.Bool); ok {
+				sp.privateAddresses = v.ValueBool()
+			}
+		}
+		var nodes []syncPoolNodeModel
+		if !p.Nodes.IsNull() && !p.Nodes.IsUnknown() {
+			diags.Append(p.Nodes.ElementsAs(ctx, &nodes, false)...)
+		}
+		lowest := int64(-1)
+		for _, n := range nodes {
+			sp.names = append(sp.names, n.Hostname.ValueString())
+			if st := n.State.ValueString(); st != "running" {
+				sp.notRunning = append(sp.notRunning, fmt.Sprintf("%s (%s)", n.Hostname.ValueString(), st))
+			}
+			if lowest < 0 || n.Index.ValueInt64() < lowest {
+				lowest = n.Index.ValueInt64()
+				sp.firstAddress = n.PublicIP.ValueString()
+				if sp.privateAddresses || sp.firstAddress == "" {
+					sp.firstAddress = n.PrivateIP.ValueString()
+				}
+			}
+		}
+		out = append(out, sp)
+	}
+	return out, diags
+}
+
+// apiServerURL is the API's URL: the cluster's api_server_url, its registration address on
+// 6443, or the first control-plane node's address on 6443; ok is false while unknown or absent.
+func (m clusterSyncModel) apiServerURL(ctx context.Context) (string, bool, diag.Diagnostics) {
+	c, ok, diags := m.cluster(ctx)
+	if !ok || c.APIServerURL.IsUnknown() || c.RegistrationAddress.IsUnknown() || m.NodePools.IsUnknown() {
+		return "", false, diags
+	}
+	if u := c.configuredAPIURL(); u != "" {
+		return u, true, diags
+	}
+	pools, d := m.pools(ctx)
+	diags.Append(d...)
+	for _, p := range pools {
+		if p.controlPlane && p.firstAddress != "" {
+			return "https://" + net.JoinHostPort(p.firstAddress, "6443"), true, diags
+		}
+	}
+	return "", false, diags
+}
+
+// members are the cluster's members; known is false while the list is unknown.
+func (m clusterSyncModel) members(ctx context.Context) (members []kubeapi.Member, known bool) {
+	c, ok, _ := m.cluster(ctx)
+	if !ok || c.Members.IsUnknown() {
+		return nil, false
+	}
+	var list []memberModel
+	if d := c.Members.ElementsAs(ctx, &list, false); d.HasError() {
+		return nil, false
+	}
+	for _, mm := range list {
+		if mm.Name.IsUnknown() || mm.Role.IsUnknown() {
+			return nil, false
+		}
+		members = append(members, kubeapi.Member{Name: mm.Name.ValueString(), Role: mm.Role.ValueString()})
+	}
+	return members, true
+}
 
 func (r *clusterSyncResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_cluster_sync"
@@ -170,355 +270,4 @@ func (r *clusterSyncResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true}),
 		},
 	}
-}
-
-// ModifyPlan keeps the access as it is unless a certificate must be issued again (under 30 days
-// left, a new member) or the API's address changes.
-func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
-	}
-	var plan, state clusterSyncModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if req.State.Raw.IsNull() {
-		// A new sync: the plan shows the URL it will use when the inputs are known.
-		if url, ok, _ := syncAPIServerURL(ctx, plan); ok && !resp.Diagnostics.HasError() {
-			plan.APIServerURL = types.StringValue(url)
-			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		}
-		return
-	}
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	members, known := syncMembers(ctx, plan)
-	renewAdmin, renewMembers := certRenewals(state.ClientCertificate.ValueString(), state.MemberCertificates.Elements(), members, known, time.Now())
-	if renewAdmin {
-		plan.ClientCertificate, plan.ClientKey, plan.Kubeconfig = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
-	}
-	if url, ok, _ := syncAPIServerURL(ctx, plan); ok {
-		plan.APIServerURL = types.StringValue(url)
-		if url != state.APIServerURL.ValueString() {
-			plan.Kubeconfig = types.StringUnknown()
-		}
-	} else {
-		plan.APIServerURL, plan.Kubeconfig = types.StringUnknown(), types.StringUnknown()
-	}
-	if renewMembers {
-		plan.MemberCertificates, plan.MemberKubeconfigs = types.MapUnknown(types.StringType), types.MapUnknown(types.StringType)
-	} else {
-		plan.MemberCertificates, plan.MemberKubeconfigs = state.MemberCertificates, state.MemberKubeconfigs
-	}
-	changed := !plan.Cluster.Equal(state.Cluster) || !plan.NodePools.Equal(state.NodePools)
-	if changed {
-		plan.Nodes, plan.Projects, plan.State = types.ListUnknown(types.ObjectType{AttrTypes: syncNodeAttrTypes}),
-			types.ListUnknown(types.ObjectType{AttrTypes: projectAttrTypes}), types.StringUnknown()
-	} else {
-		plan.Nodes, plan.Projects = state.Nodes, state.Projects
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-}
-
-func (r *clusterSyncResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan clusterSyncModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultSyncTimeout)
-	resp.Diagnostics.Append(d...)
-	r.sync(ctx, timeout, plan, nil, &resp.State, &resp.Diagnostics)
-}
-
-func (r *clusterSyncResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state clusterSyncModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := plan.Timeouts.Update(ctx, defaultSyncTimeout)
-	resp.Diagnostics.Append(d...)
-	r.sync(ctx, timeout, plan, &state, &resp.State, &resp.Diagnostics)
-}
-
-// Read keeps what the last apply saw: the sync is a wait and a set of credentials, and the
-// cluster's API may not be reachable from every place a plan runs.
-func (r *clusterSyncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state clusterSyncModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if !resp.Diagnostics.HasError() {
-		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-	}
-}
-
-// Delete forgets the access; nothing on the cluster or AWS is removed (the pools remove nodes).
-func (r *clusterSyncResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
-}
-
-// sync waits for the cluster to be Active, applies members and projects, and records the access.
-func (r *clusterSyncResource) sync(ctx context.Context, timeout time.Duration, plan clusterSyncModel, prior *clusterSyncModel, state stateSetter, diags *diag.Diagnostics) {
-	c, _, d := syncCluster(ctx, plan)
-	diags.Append(d...)
-	if diags.HasError() {
-		return
-	}
-	if c.Secrets.IsNull() || c.Secrets.ValueString() == "" {
-		diags.AddError("The cluster has no CA keys in the state",
-			fmt.Sprintf("Cluster %s was imported, so its client CA key is not in the state and no client certificate can be issued: keep the state that created the cluster.", c.Name.ValueString()))
-		return
-	}
-	pki, err := bootstrap.DecodePKI(c.Secrets.ValueString())
-	if err != nil {
-		diags.AddError("Cannot read the cluster's CA set", err.Error())
-		return
-	}
-	url, ok, d := syncAPIServerURL(ctx, plan)
-	diags.Append(d...)
-	if !ok {
-		diags.AddError("No address for the cluster's API",
-			"Give the cluster api_server_url or registration_address, or a node pool with control_plane = true that has nodes.")
-		return
-	}
-	now := time.Now()
-	admin := bootstrap.ClientCert{}
-	if prior != nil && !bootstrap.NeedsRenewal(prior.ClientCertificate.ValueString(), now) {
-		admin = bootstrap.ClientCert{Cert: prior.ClientCertificate.ValueString(), Key: prior.ClientKey.ValueString()}
-	} else if admin, err = pki.IssueClientCert(rand.Reader, now, bootstrap.AdminUser, bootstrap.AdminGroup); err != nil {
-		diags.AddError("Cannot issue the admin client certificate", err.Error())
-		return
-	}
-	ca := pki.ServerCABundle()
-	client, err := kubeapi.New(kubeapi.Access{URL: url, CA: ca, Cert: admin.Cert, Key: admin.Key})
-	if err != nil {
-		diags.AddError("Cannot make a client of the cluster's API", err.Error())
-		return
-	}
-	client.Progress = func(msg string, fields map[string]any) { tflog.Info(ctx, msg, fields) }
-	pools, d := syncPools(ctx, plan)
-	diags.Append(d...)
-	var expected, notRunning []string
-	for _, p := range pools {
-		expected, notRunning = append(expected, p.names...), append(notRunning, p.notRunning...)
-	}
-	if len(notRunning) > 0 {
-		diags.AddError("The cluster's instances are not all running",
-			fmt.Sprintf("As their node pools last saw them: %s. Apply the pools again (they repair their nodes), then the sync.", strings.Join(notRunning, ", ")))
-		return
-	}
-	waitCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	status, err := client.WaitActive(waitCtx, expected)
-	if err != nil {
-		diags.AddError("The cluster did not become Active", fmt.Sprintf("Waited %s at %s: %v", timeout, url, err))
-		return
-	}
-	members, _ := syncMembers(ctx, plan)
-	if err := client.ApplyMembers(ctx, members, kubeapi.DefaultNamespaces); err != nil {
-		diags.AddError("Cannot apply the cluster's members", err.Error())
-		return
-	}
-	projects, err := client.ApplyProjects(ctx, c.EnableNetworkPolicy.ValueBool())
-	if err != nil {
-		diags.AddError("Cannot apply the cluster's projects", err.Error())
-		return
-	}
-	kubeconfig, err := bootstrap.Kubeconfig(c.Name.ValueString(), url, ca, bootstrap.AdminUser, admin)
-	if err != nil {
-		diags.AddError("Cannot write the admin kubeconfig", err.Error())
-		return
-	}
-	certs, kubeconfigs := map[string]attr.Value{}, map[string]attr.Value{}
-	for _, m := range members {
-		cert := bootstrap.ClientCert{}
-		if prior != nil {
-			if old, ok := prior.MemberCertificates.Elements()[m.Name].(types.String); ok && !bootstrap.NeedsRenewal(old.ValueString(), now) {
-				if key, ok := prior.MemberKubeconfigs.Elements()[m.Name].(types.String); ok {
-					cert = memberCertFromKubeconfig(old.ValueString(), key.ValueString())
-				}
-			}
-		}
-		if cert.Key == "" {
-			if cert, err = pki.IssueClientCert(rand.Reader, now, m.Name); err != nil {
-				diags.AddError("Cannot issue a member's client certificate", err.Error())
-				return
-			}
-		}
-		kc, err := bootstrap.Kubeconfig(c.Name.ValueString(), url, ca, m.Name, cert)
-		if err != nil {
-			diags.AddError("Cannot write a member's kubeconfig", err.Error())
-			return
-		}
-		certs[m.Name], kubeconfigs[m.Name] = types.StringValue(cert.Cert), types.StringValue(kc)
-	}
-	plan.ID = types.StringValue(c.Name.ValueString())
-	plan.State = types.StringValue(clusterStateActive)
-	plan.APIServerURL, plan.KubernetesVersion = types.StringValue(url), types.StringValue(status.Version)
-	plan.Kubeconfig, plan.ClientCertificate, plan.ClientKey = types.StringValue(kubeconfig), types.StringValue(admin.Cert), types.StringValue(admin.Key)
-	plan.ClusterCACertificate = types.StringValue(ca)
-	plan.MemberCertificates, plan.MemberKubeconfigs = types.MapValueMust(types.StringType, certs), types.MapValueMust(types.StringType, kubeconfigs)
-	plan.Nodes = syncNodesValue(status, pools)
-	plan.Projects = projectsValue(projects)
-	tflog.Info(ctx, "the cluster is Active", map[string]any{"cluster": c.Name.ValueString(), "nodes": len(status.Nodes), "version": status.Version})
-	diags.Append(state.Set(ctx, &plan)...)
-}
-
-// memberCertFromKubeconfig recovers a member's key from its kubeconfig, so a certificate that is
-// still valid is kept as it is.
-func memberCertFromKubeconfig(cert, kubeconfig string) bootstrap.ClientCert {
-	key, err := bootstrap.KubeconfigClientKey(kubeconfig)
-	if err != nil {
-		return bootstrap.ClientCert{}
-	}
-	return bootstrap.ClientCert{Cert: cert, Key: key}
-}
-
-// syncCluster decodes the cluster the sync receives.
-func syncCluster(ctx context.Context, m clusterSyncModel) (c clusterModel, ok bool, diags diag.Diagnostics) {
-	if m.Cluster.IsNull() || m.Cluster.IsUnknown() {
-		return c, false, nil
-	}
-	diags = m.Cluster.As(ctx, &c, basetypes.ObjectAsOptions{UnhandledNullAsEmpty: true, UnhandledUnknownAsEmpty: true})
-	return c, !diags.HasError(), diags
-}
-
-// syncPool is a pool as the sync sees it: its roles, node names and API addresses.
-type syncPool struct {
-	name             string
-	roles            []string
-	names            []string
-	notRunning       []string // nodes whose instance the pool last saw in another state
-	controlPlane     bool
-	firstAddress     string // the lowest-numbered node's address users reach the API by
-	privateAddresses bool
-}
-
-func syncPools(ctx context.Context, m clusterSyncModel) ([]syncPool, diag.Diagnostics) {
-	var pools []syncPoolModel
-	diags := m.NodePools.ElementsAs(ctx, &pools, false)
-	var out []syncPool
-	for _, p := range pools {
-		sp := syncPool{name: p.Name.ValueString(), controlPlane: p.ControlPlane.ValueBool()}
-		for role, on := range map[string]bool{"etcd": p.Etcd.ValueBool(), "controlplane": p.ControlPlane.ValueBool(), "worker": p.Worker.ValueBool()} {
-			if on {
-				sp.roles = append(sp.roles, role)
-			}
-		}
-		slices.Sort(sp.roles)
-		if !p.NodeTemplate.IsNull() && !p.NodeTemplate.IsUnknown() {
-			if v, ok := p.NodeTemplate.Attributes()["use_private_address"].(types.Bool); ok {
-				sp.privateAddresses = v.ValueBool()
-			}
-		}
-		var nodes []syncPoolNodeModel
-		if !p.Nodes.IsNull() && !p.Nodes.IsUnknown() {
-			diags.Append(p.Nodes.ElementsAs(ctx, &nodes, false)...)
-		}
-		lowest := int64(-1)
-		for _, n := range nodes {
-			sp.names = append(sp.names, n.Hostname.ValueString())
-			if st := n.State.ValueString(); st != "running" {
-				sp.notRunning = append(sp.notRunning, fmt.Sprintf("%s (%s)", n.Hostname.ValueString(), st))
-			}
-			if lowest < 0 || n.Index.ValueInt64() < lowest {
-				lowest = n.Index.ValueInt64()
-				sp.firstAddress = n.PublicIP.ValueString()
-				if sp.privateAddresses || sp.firstAddress == "" {
-					sp.firstAddress = n.PrivateIP.ValueString()
-				}
-			}
-		}
-		out = append(out, sp)
-	}
-	return out, diags
-}
-
-// certRenewals says which certificates an apply issues again: the admin's when under 30 days
-// remain; the members' when the member list is unknown or changed, or any member's certificate
-// is missing or under 30 days from its end.
-func certRenewals(admin string, current map[string]attr.Value, members []kubeapi.Member, known bool, now time.Time) (renewAdmin, renewMembers bool) {
-	renewMembers = !known || len(members) != len(current)
-	for _, m := range members {
-		cert, ok := current[m.Name].(types.String)
-		if !ok || bootstrap.NeedsRenewal(cert.ValueString(), now) {
-			renewMembers = true
-		}
-	}
-	return bootstrap.NeedsRenewal(admin, now), renewMembers
-}
-
-// syncAPIServerURL is the API's URL: the cluster's api_server_url, its registration address on
-// 6443, or the first control-plane node's address on 6443; ok is false while unknown or absent.
-func syncAPIServerURL(ctx context.Context, m clusterSyncModel) (string, bool, diag.Diagnostics) {
-	c, ok, diags := syncCluster(ctx, m)
-	if !ok || c.APIServerURL.IsUnknown() || c.RegistrationAddress.IsUnknown() || m.NodePools.IsUnknown() {
-		return "", false, diags
-	}
-	if u := c.configuredAPIURL(); u != "" {
-		return u, true, diags
-	}
-	pools, d := syncPools(ctx, m)
-	diags.Append(d...)
-	for _, p := range pools {
-		if p.controlPlane && p.firstAddress != "" {
-			return "https://" + net.JoinHostPort(p.firstAddress, "6443"), true, diags
-		}
-	}
-	return "", false, diags
-}
-
-// syncMembers are the cluster's members; known is false while the list is unknown.
-func syncMembers(ctx context.Context, m clusterSyncModel) (members []kubeapi.Member, known bool) {
-	c, ok, _ := syncCluster(ctx, m)
-	if !ok || c.Members.IsUnknown() {
-		return nil, false
-	}
-	var list []memberModel
-	if d := c.Members.ElementsAs(ctx, &list, false); d.HasError() {
-		return nil, false
-	}
-	for _, mm := range list {
-		if mm.Name.IsUnknown() || mm.Role.IsUnknown() {
-			return nil, false
-		}
-		members = append(members, kubeapi.Member{Name: mm.Name.ValueString(), Role: mm.Role.ValueString()})
-	}
-	return members, true
-}
-
-func syncNodesValue(s kubeapi.Status, pools []syncPool) types.List {
-	poolOf := map[string]syncPool{}
-	for _, p := range pools {
-		for _, n := range p.names {
-			poolOf[n] = p
-		}
-	}
-	var elems []attr.Value
-	for _, n := range s.Nodes {
-		p := poolOf[n.Name]
-		roles := make([]attr.Value, 0, len(p.roles))
-		for _, r := range p.roles {
-			roles = append(roles, types.StringValue(r))
-		}
-		elems = append(elems, types.ObjectValueMust(syncNodeAttrTypes, map[string]attr.Value{
-			"name": types.StringValue(n.Name), "pool": types.StringValue(p.name), "roles": types.ListValueMust(types.StringType, roles),
-			"ready": types.BoolValue(n.Ready), "kubelet_version": types.StringValue(n.KubeletVersion),
-		}))
-	}
-	return types.ListValueMust(types.ObjectType{AttrTypes: syncNodeAttrTypes}, elems)
-}
-
-func projectsValue(ps []kubeapi.Project) types.List {
-	var elems []attr.Value
-	for _, p := range ps {
-		ns := make([]attr.Value, 0, len(p.Namespaces))
-		for _, n := range p.Namespaces {
-			ns = append(ns, types.StringValue(n))
-		}
-		elems = append(elems, types.ObjectValueMust(projectAttrTypes, map[string]attr.Value{
-			"name": types.StringValue(p.Name), "namespaces": types.ListValueMust(types.StringType, ns),
-		}))
-	}
-	return types.ListValueMust(types.ObjectType{AttrTypes: projectAttrTypes}, elems)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/nodesandbox"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 // TestAccClusterSync_realAPIServer: the seed topology (etcd ×3, control plane ×2, workers ×2)
@@ -155,7 +156,7 @@ func apiFromInitNode(t *testing.T, moto *acctest.Moto, initNode string, nodes ..
 	t.Helper()
 	var initID string
 	for _, i := range clusterInstances(t, moto) {
-		if tagValue(i.Tags, "Name") == initNode {
+		if tagValue(i.Tags, provisioning.TagName) == initNode {
 			initID = *i.InstanceId
 		}
 	}

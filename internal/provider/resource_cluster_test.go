@@ -5,18 +5,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 )
 
-const clusterRes = "ec2k8s_cluster.demo"
+const clusterAddr = "ec2k8s_cluster.demo"
 
 func clusterOnly(m *acctest.Moto, attrs string) string {
 	return acctest.ProviderConfig(m) + acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + `
@@ -31,9 +31,19 @@ resource "ec2k8s_cluster" "demo" {
 func TestAccCluster_lifecycle(t *testing.T) {
 	moto := acctest.SharedMoto(t)
 	known := func(attr, want string) statecheck.StateCheck {
-		return statecheck.ExpectKnownValue(clusterRes, tfjsonpath.New(attr), knownvalue.StringExact(want))
+		return statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New(attr), knownvalue.StringExact(want))
 	}
 	empty := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+	// Import by name with an import block. The settings come from the configuration, so the plan
+	// updates in place, replacing nothing; the CA set and tokens were made at creation and live
+	// only in the state that made them, so none is planned. The step before it failed, so it
+	// names the configuration to import into.
+	imported := importBlockStep(clusterAddr, "demo",
+		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("id"), knownvalue.StringExact("demo")),
+		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("kubernetes_version"), knownvalue.StringExact("v1.33.6+rke2r1")),
+		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("secrets"), knownvalue.Null()),
+		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("cluster_ca_certificate"), knownvalue.Null()))
+	imported.Config = clusterOnly(moto, `kubernetes_version = "v1.33.6+rke2r1"`)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: testAccProviders,
@@ -44,19 +54,19 @@ func TestAccCluster_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					known("id", "demo"), known("distribution", "rke2"), known("kubernetes_version", "v1.33.5+rke2r1"),
 					known("network_plugin", "canal"), known("cloud_provider", "none"), known("state", "provisioning"),
-					statecheck.ExpectKnownValue(clusterRes, tfjsonpath.New("members").AtSliceIndex(0).AtMapKey("role"), knownvalue.StringExact("cluster-owner")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("members").AtSliceIndex(0).AtMapKey("role"), knownvalue.StringExact("cluster-owner")),
 					known("install_script_url", "https://get.rke2.io"), known("cluster_cidr", "10.42.0.0/16"), known("service_cidr", "10.43.0.0/16"),
 					known("cluster_dns", "10.43.0.10"), known("container_runtime", "containerd"),
-					statecheck.ExpectKnownValue(clusterRes, tfjsonpath.New("etcd_snapshot").AtMapKey("schedule_cron"), knownvalue.StringExact("0 */12 * * *")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("etcd_snapshot").AtMapKey("schedule_cron"), knownvalue.StringExact("0 */12 * * *")),
+					statecheck.CompareValuePairs(clusterAddr, tfjsonpath.New("secrets"), clusterAddr, tfjsonpath.New("cluster_ca_certificate"), clusterPKIComparer{}),
 				},
-				Check:            checkClusterPKI(),
 				ConfigPlanChecks: empty,
 			},
 			{
 				// Pinning the version the default gave is no change; a patch upgrade is an update.
 				Config: clusterOnly(moto, `kubernetes_version = "v1.33.6+rke2r1"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(clusterRes, plancheck.ResourceActionUpdate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(clusterAddr, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{known("kubernetes_version", "v1.33.6+rke2r1")},
@@ -81,43 +91,37 @@ func TestAccCluster_lifecycle(t *testing.T) {
 				Config:      clusterOnly(moto, "kubernetes_version = \"v1.33.6+rke2r1\"\ncluster_cidr = \"10.100.0.0/16\""),
 				ExpectError: acctest.ErrorRe(`was created with cluster_cidr = 10.42.0.0/16, and every server must have the same pod network`),
 			},
-			{
-				ResourceName:      clusterRes,
-				ImportState:       true,
-				ImportStateId:     "demo",
-				ImportStateVerify: true,
-				// Settings live only in the configuration and the state.
-				ImportStateVerifyIgnore: []string{"cloud_credential", "distribution", "kubernetes_version", "network_plugin",
-					"enable_network_policy", "cloud_provider", "members", "state", "install_script_url", "install_env", "cluster_cidr",
-					"service_cidr", "cluster_dns", "system_default_registry", "container_runtime", "registration_address", "etcd_snapshot",
-					// Made by the provider at creation and kept only in state: an import cannot recover them.
-					"secrets", "cluster_ca_certificate"},
-			},
+			imported,
 		},
 	})
 }
 
-// checkClusterPKI checks the cluster's secrets: a CA set whose server bundle is the exported
-// cluster_ca_certificate, and tokens whose CA hash is the root's.
-func checkClusterPKI() resource.TestCheckFunc {
-	return func(st *terraform.State) error {
-		attrs := st.RootModule().Resources[clusterRes].Primary.Attributes
-		p, err := bootstrap.DecodePKI(attrs["secrets"])
-		if err != nil {
-			return err
-		}
-		if attrs["cluster_ca_certificate"] != p.ServerCABundle() || strings.Count(p.ServerCABundle(), "BEGIN CERTIFICATE") != 3 {
-			return fmt.Errorf("cluster_ca_certificate is not the server CA bundle (CA, intermediate, root)")
-		}
-		hash, err := p.CAHash()
-		if err != nil {
-			return err
-		}
-		if !strings.HasPrefix(p.ServerToken, "K10"+hash+"::server:") || !strings.HasPrefix(p.AgentToken, "K10"+hash+"::node:") {
-			return fmt.Errorf("the tokens do not carry the root CA's hash %s", hash)
-		}
-		return nil
+// clusterPKIComparer compares a cluster's secrets with its cluster_ca_certificate: the secrets
+// hold a CA set whose server bundle (CA, intermediate, root) is the certificate, and tokens that
+// carry the root CA's hash.
+type clusterPKIComparer struct{}
+
+func (clusterPKIComparer) CompareValues(values ...any) error {
+	if len(values) != 2 {
+		return fmt.Errorf("want secrets and cluster_ca_certificate, got %d values", len(values))
 	}
+	secrets, _ := values[0].(string)
+	bundle, _ := values[1].(string)
+	p, err := bootstrap.DecodePKI(secrets)
+	if err != nil {
+		return err
+	}
+	if bundle != p.ServerCABundle() || strings.Count(bundle, "BEGIN CERTIFICATE") != 3 {
+		return fmt.Errorf("cluster_ca_certificate is not the server CA bundle (CA, intermediate, root)")
+	}
+	hash, err := p.CAHash()
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(p.ServerToken, "K10"+hash+"::server:") || !strings.HasPrefix(p.AgentToken, "K10"+hash+"::node:") {
+		return fmt.Errorf("the tokens do not carry the root CA's hash %s", hash)
+	}
+	return nil
 }
 
 func TestAccCluster_planErrors(t *testing.T) {
@@ -169,4 +173,54 @@ func TestAccCluster_planErrors(t *testing.T) {
 			}},
 		})
 	})
+}
+
+// TestConfiguredAPIURL: the API's URL as the cluster says it: api_server_url (without a
+// trailing slash), else registration_address on 6443 (bracketed when IPv6), else none.
+func TestConfiguredAPIURL(t *testing.T) {
+	for _, tc := range []struct {
+		apiServerURL, registration types.String
+		want                       string
+	}{
+		{types.StringValue("https://k8s.example.com:6443/"), types.StringValue("10.0.0.5"), "https://k8s.example.com:6443"},
+		{types.StringNull(), types.StringValue("10.0.0.5"), "https://10.0.0.5:6443"},
+		{types.StringNull(), types.StringValue("fd00::5"), "https://[fd00::5]:6443"},
+		{types.StringNull(), types.StringValue("k8s.internal"), "https://k8s.internal:6443"},
+		{types.StringNull(), types.StringNull(), ""},
+	} {
+		c := clusterModel{APIServerURL: tc.apiServerURL, RegistrationAddress: tc.registration}
+		if got := c.configuredAPIURL(); got != tc.want {
+			t.Errorf("api_server_url %s, registration_address %s: %q; want %q", tc.apiServerURL, tc.registration, got, tc.want)
+		}
+	}
+}
+
+// TestClusterSchemaChecks: the checks the cluster's schema names for single attributes.
+func TestClusterSchemaChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string // "" for valid
+	}{
+		{"member", validMemberName("alice"), ""},
+		{"member with a dot", validMemberName("alice.smith@example.com"), ""},
+		{"empty member", validMemberName(""), "is not a user name"},
+		{"member with a space", validMemberName("alice smith"), "is not a user name"},
+		{"member with a slash", validMemberName("ops/alice"), "is not a user name"},
+		{"long member", validMemberName(strings.Repeat("a", 129)), "is not a user name"},
+		{"Kubernetes identity", validMemberName("system:kube-proxy"), "names starting with system: are Kubernetes' own identities"},
+		{"the provider's admin", validMemberName(bootstrap.AdminUser), "is the provider's admin"},
+		{"retention", validRetention(1), ""},
+		{"most retention", validRetention(1000), ""},
+		{"no retention", validRetention(0), "keep 1 to 1000"},
+		{"too much retention", validRetention(1001), "keep 1 to 1000"},
+		{"one of", oneOf("docker", []string{"containerd", "docker"}), ""},
+		{"none of", oneOf("crio", []string{"containerd", "docker"}), `"crio": use one of containerd, docker`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if (tc.err == nil) != (tc.want == "") || tc.err != nil && !strings.Contains(tc.err.Error(), tc.want) {
+				t.Errorf("error %v; want %q", tc.err, tc.want)
+			}
+		})
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 // proxiedConfig is a credential, a template, the demo cluster and pools, with EC2
@@ -83,19 +84,19 @@ func TestAccNodePool_sshKey(t *testing.T) {
 	withKey := func(k string) string { return fmt.Sprintf("ssh_public_key = %q", k) }
 	sameIDs := statecheck.CompareValue(compare.ValuesSame())
 	firstID := func() statecheck.StateCheck {
-		return sameIDs.AddStateValue(poolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))
+		return sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))
 	}
 	update := func(extra ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 		return resource.ConfigPlanChecks{
-			PreApply: append([]plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr("workers"), plancheck.ResourceActionUpdate),
-				plancheck.ExpectKnownValue(poolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(2))}, extra...),
+			PreApply: append([]plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate),
+				plancheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(2))}, extra...),
 			PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 		}
 	}
 	launchedWith := func(name string) resource.TestCheckFunc {
 		return func(*terraform.State) error {
 			for _, i := range liveInstances(t, moto, "workers") {
-				if tagValue(i.Tags, "Name") == "demo-workers-3" && aws.ToString(i.KeyName) != name {
+				if tagValue(i.Tags, provisioning.TagName) == "demo-workers-3" && aws.ToString(i.KeyName) != name {
 					return fmt.Errorf("the new node was launched with key pair %q; want %q", aws.ToString(i.KeyName), name)
 				}
 			}
@@ -110,12 +111,12 @@ func TestAccNodePool_sshKey(t *testing.T) {
 			{
 				Config: clusterConfig(moto, "", poolHCL("workers", 2, "worker")),
 				ConfigStateChecks: []statecheck.StateCheck{firstID(),
-					statecheck.ExpectKnownValue(poolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
+					statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
 				Check: checkKey(t, moto, ""),
 			},
 			{
 				Config:            clusterConfig(moto, withKey(keyA), poolHCL("workers", 2, "worker")),
-				ConfigPlanChecks:  update(plancheck.ExpectKnownValue(poolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.StringExact("ec2k8s-demo-workers"))),
+				ConfigPlanChecks:  update(plancheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.StringExact("ec2k8s-demo-workers"))),
 				ConfigStateChecks: []statecheck.StateCheck{firstID()},
 				Check:             checkKey(t, moto, keyA),
 			},
@@ -134,11 +135,11 @@ func TestAccNodePool_sshKey(t *testing.T) {
 			{
 				Config: clusterConfig(moto, "", poolHCL("workers", 3, "worker")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr("workers"), plancheck.ResourceActionUpdate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{firstID(),
-					statecheck.ExpectKnownValue(poolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
+					statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
 				Check: checkKey(t, moto, ""),
 			},
 		},
@@ -189,8 +190,8 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 						Config:             proxiedConfig(moto, proxy.URL, pool),
 						ExpectNonEmptyPlan: true, // the nodes are not named yet
 						ConfigStateChecks: []statecheck.StateCheck{
-							sameIDs.AddStateValue(poolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-							statecheck.ExpectKnownValue(poolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3)),
+							sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+							statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3)),
 						},
 						Check: checkPoolCount(t, moto, "workers", 3),
 					},
@@ -199,11 +200,11 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 						Config:    proxiedConfig(moto, proxy.URL, pool),
 						ConfigPlanChecks: resource.ConfigPlanChecks{
 							// Updated in place: a tainted pool would be replaced, every node destroyed.
-							PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr("workers"), plancheck.ResourceActionUpdate)},
+							PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
 							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 						},
 						ConfigStateChecks: []statecheck.StateCheck{
-							sameIDs.AddStateValue(poolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+							sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 						},
 						Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "workers", 3), checkNames(t, moto)),
 					},
@@ -223,7 +224,7 @@ func TestAccNodePool_renameDenied(t *testing.T) {
 	proxy := acctest.NewFaultProxy(t, moto, 0, 1)
 	sameIDs := statecheck.CompareValue(compare.ValuesSame())
 	firstID := func() statecheck.StateCheck {
-		return sameIDs.AddStateValue(poolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))
+		return sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))
 	}
 	config := proxiedConfig(moto, proxy.URL, poolHCL("workers", 2, "worker"))
 	resource.Test(t, resource.TestCase{
@@ -236,7 +237,7 @@ func TestAccNodePool_renameDenied(t *testing.T) {
 				PreConfig: func() {
 					victim := liveInstances(t, moto, "workers")[0].InstanceId
 					if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
-						Tags: []types.Tag{{Key: aws.String("Name"), Value: aws.String("renamed-in-console")}}}); err != nil {
+						Tags: []types.Tag{{Key: aws.String(provisioning.TagName), Value: aws.String("renamed-in-console")}}}); err != nil {
 						t.Fatal(err)
 					}
 					proxy.Force("CreateTags", acctest.Unauthorized)
@@ -249,7 +250,7 @@ func TestAccNodePool_renameDenied(t *testing.T) {
 				PreConfig: func() { proxy.Force("CreateTags", acctest.NoFault) },
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr("workers"), plancheck.ResourceActionUpdate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{firstID()},
@@ -296,5 +297,5 @@ func instancePool(m *acctest.Moto, id string) string {
 	if err != nil || len(out.Reservations) == 0 {
 		return ""
 	}
-	return tagValue(out.Reservations[0].Instances[0].Tags, "ec2k8s:pool")
+	return tagValue(out.Reservations[0].Instances[0].Tags, provisioning.TagPool)
 }

@@ -4,11 +4,11 @@ package provider
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,7 +63,7 @@ func poolCLI(t *testing.T, pool string, quantity int) (*acctest.Moto, *acctest.F
 func TestAccNodePool_crashDuringLaunch(t *testing.T) {
 	const pool, quantity = "workers", 12
 	moto, proxy, cli := poolCLI(t, pool, quantity)
-	addr := poolAddr(pool)
+	addr := nodePoolAddr(pool)
 	// The cluster's servers first; the apply to kill then launches only the workers.
 	cli.Write(cliServersConfig())
 	cli.Apply()
@@ -159,7 +159,7 @@ func TestAccNodePool_crashDuringLaunch(t *testing.T) {
 func TestAccNodePool_importAsUser(t *testing.T) {
 	const pool, quantity = "workers", 3
 	moto, proxy, cli := poolCLI(t, pool, quantity)
-	addr := poolAddr(pool)
+	addr := nodePoolAddr(pool)
 
 	cli.Apply()
 	created := cli.StateResource(addr)
@@ -255,7 +255,7 @@ func instanceIDs(instances []ec2types.Instance) []string {
 	for _, i := range instances {
 		out = append(out, aws.ToString(i.InstanceId))
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -269,7 +269,7 @@ func stateNodeIDs(r *tfjson.StateResource) []string {
 			out = append(out, id)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -306,18 +306,11 @@ func describeChange(c *tfjson.Change) string {
 	before, _ := c.Before.(map[string]any)
 	after, _ := c.After.(map[string]any)
 	unknown, _ := c.AfterUnknown.(map[string]any)
-	var keys []string
-	for k := range before {
-		keys = append(keys, k)
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
+	all := map[string]any{}
+	maps.Copy(all, before)
+	maps.Copy(all, after)
 	var out []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(all)) {
 		switch {
 		case hasUnknown(unknown[k]):
 			out = append(out, fmt.Sprintf("%s: %s -> (known after apply)", k, short(before[k])))
@@ -367,7 +360,7 @@ func callDelta(before, after map[string]int) string {
 			out = append(out, fmt.Sprintf("%s=%d", k, d))
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return strings.Join(out, " ")
 }
 
@@ -395,7 +388,7 @@ func TestAccNodePool_unknownSpecInput(t *testing.T) {
 	cli := acctest.NewCLI(t, moto, moto.URL)
 	t.Logf("CLI under test: %s", cli.Version())
 	const pool = "workers"
-	addr := poolAddr(pool)
+	addr := nodePoolAddr(pool)
 	config := func(key string, rootSize int) string {
 		return acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + fmt.Sprintf(`
 resource "terraform_data" "kms" {
@@ -456,36 +449,6 @@ resource "ec2k8s_node_template" "ubuntu" {
 	stdout, _, _ = cli.Run("plan", "-input=false", "-no-color")
 	if !strings.Contains(stdout, "Nodes will be replaced") {
 		t.Errorf("the plan does not say the nodes will be replaced:\n%s", lastLines(stdout, 30))
-	}
-}
-
-// TestAccNodeTemplate_ruleQuotaWarning: a template whose own rules on the managed group come
-// close to EC2's default quota of 60 per address family gets a warning at plan time (the
-// apply-time check against the live group is TestEC2_ruleQuota). Warnings only show in the
-// CLI's output, hence the CLI harness.
-func TestAccNodeTemplate_ruleQuotaWarning(t *testing.T) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	cli := acctest.NewCLI(t, moto, moto.URL)
-	var cidrs []string
-	for i := range 40 {
-		cidrs = append(cidrs, fmt.Sprintf("%q", fmt.Sprintf("10.%d.0.0/16", i)))
-	}
-	cli.Write(acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + `
-resource "ec2k8s_node_template" "ubuntu" {
-  name             = "ubuntu"
-  cloud_credential = ec2k8s_cloud_credential.aws
-  ssh_cidr_blocks  = [` + strings.Join(cidrs, ", ") + `]
-}
-`)
-	stdout, stderr, code := cli.Run("plan", "-input=false", "-no-color")
-	if code != 0 {
-		t.Fatalf("plan exited %d\n%s\n%s", code, stdout, stderr)
-	}
-	for _, want := range []string{"Close to the security group rule quota", "55 inbound IPv4", "60 per group"} {
-		if !strings.Contains(stdout+stderr, want) {
-			t.Errorf("the plan does not warn %q:\n%s%s", want, lastLines(stdout, 20), stderr)
-		}
 	}
 }
 

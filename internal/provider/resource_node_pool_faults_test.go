@@ -42,7 +42,7 @@ resource "ec2k8s_node_template" "ubuntu" {
 		Steps: []resource.TestStep{
 			{
 				Config:            config(3),
-				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(poolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3))},
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3))},
 				Check:             checkPoolCount(t, moto, "workers", 3),
 				ConfigPlanChecks:  resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},

@@ -37,7 +37,7 @@ func TestAccNodePool_underEmittedPolicy(t *testing.T) {
 			{
 				Config: iamClusterConfig(m.Moto, key, secret, 2),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(poolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(2)),
+					statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(2)),
 					// The user holds what the data source prints: the seed's basic policy.
 					statecheck.ExpectKnownValue("data.ec2k8s_iam_policy.provisioner", tfjsonpath.New("json"),
 						acctest.PolicyEquivalentTo(t, acctest.SeedPolicy(t, "basic.json", fill))),

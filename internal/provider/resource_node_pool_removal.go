@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"crypto/rand"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -13,18 +11,6 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/kubeapi"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
-
-// configuredAPIURL is the API's URL as the cluster says it: api_server_url, else
-// registration_address on 6443; "" when it says neither.
-func (c clusterModel) configuredAPIURL() string {
-	if u := c.APIServerURL.ValueString(); u != "" {
-		return strings.TrimRight(u, "/")
-	}
-	if a := c.RegistrationAddress.ValueString(); a != "" {
-		return "https://" + net.JoinHostPort(a, "6443")
-	}
-	return ""
-}
 
 // clusterAPI is a client of the cluster's API as the provider's own admin (a certificate from
 // the cluster's client CA that lives a day and is never stored), when the cluster says where its

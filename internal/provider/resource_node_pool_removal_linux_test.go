@@ -20,6 +20,7 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/kubeapi"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/nodesandbox"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 // TestAccNodePool_etcdScaleDownThroughTheAPI: without the cluster's API an etcd scale-down is
@@ -53,7 +54,7 @@ resource "ec2k8s_cluster" "demo" {
 	t.Cleanup(func() {
 		// Destroy plans the configuration first: keep it to what the state has, so an etcd
 		// scale-down that did not happen is not refused again on the way out.
-		if pool := cli.StateResource(poolAddr("etcd")); pool != nil {
+		if pool := cli.StateResource(nodePoolAddr("etcd")); pool != nil {
 			cli.Write(config(int(pool.AttributeValues["quantity"].(float64)), ""))
 		}
 		destroyAndCheck(t, cli, moto)
@@ -69,7 +70,7 @@ resource "ec2k8s_cluster" "demo" {
 	// The API, from the init node's files; kubelet stand-ins register the three nodes.
 	ids := map[string]string{} // node name → instance ID
 	for _, i := range clusterInstances(t, moto) {
-		ids[tagValue(i.Tags, "Name")] = *i.InstanceId
+		ids[tagValue(i.Tags, provisioning.TagName)] = *i.InstanceId
 	}
 	kube := apiFromInitNode(t, moto, "demo-etcd-1", "demo-etcd-1", "demo-etcd-2", "demo-etcd-3")
 	admin := kube.Clientset(t, kube.Admin)

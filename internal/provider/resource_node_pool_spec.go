@@ -14,6 +14,55 @@ import (
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
+// fillDerived sets what follows from the pool's inputs, as far as they are known: region, ID,
+// key pair name, default hostname prefix (when unknown), and spec, which stays unknown while
+// any input of it is; unknown names those inputs.
+func (m *nodePoolModel) fillDerived(ctx context.Context) (spec provisioning.NodeSpec, unknown []string, diags diag.Diagnostics) {
+	tmpl, tmplOK, d := m.template(ctx)
+	diags.Append(d...)
+	cl, clOK, d := m.cluster(ctx)
+	diags.Append(d...)
+	if tmplOK && !tmpl.Region.IsUnknown() {
+		m.Region = tmpl.Region
+	}
+	m.KeyPairName = types.StringUnknown()
+	if clOK && !cl.Name.IsUnknown() && !m.Name.IsUnknown() {
+		cluster, name := cl.Name.ValueString(), m.Name.ValueString()
+		if m.HostnamePrefix.IsUnknown() {
+			m.HostnamePrefix = types.StringValue(cluster + "-" + name + "-")
+		}
+		if !m.Region.IsUnknown() && !m.Region.IsNull() {
+			m.ID = types.StringValue(poolID(m.Region.ValueString(), cluster, name))
+		}
+		switch {
+		case !tmplOK || tmpl.SSHPublicKey.IsUnknown():
+		case tmpl.SSHPublicKey.IsNull():
+			m.KeyPairName = types.StringNull()
+		default:
+			m.KeyPairName = types.StringValue(provisioning.KeyPairName(cluster, name))
+		}
+	}
+	m.Spec = types.StringUnknown()
+	switch {
+	case !tmplOK:
+		return spec, []string{"node_template"}, diags
+	case !clOK:
+		return spec, []string{"cluster"}, diags
+	}
+	spec, unknown, d = nodeSpec(ctx, *m, tmpl, cl)
+	diags.Append(d...)
+	if len(unknown) > 0 || diags.HasError() {
+		return spec, unknown, diags
+	}
+	hash, err := spec.Hash()
+	if err != nil {
+		diags.AddError("Cannot hash node spec", err.Error())
+		return spec, unknown, diags
+	}
+	m.Spec = types.StringValue(hash)
+	return spec, nil, diags
+}
+
 // specReader converts attribute values to plain Go and records every value that is not known
 // yet, so that a pool's spec is known exactly when all the values it is made of are: the same
 // code decides what is hashed and what must be known, and nothing is listed by hand.
@@ -113,7 +162,7 @@ func (r *specReader) taints(name string, v types.List) []string {
 // input that is not known yet (then the spec cannot be hashed before apply). What acts on the
 // security group (ssh_cidr_blocks, open_ports, security_group_readonly), the SSH key, the
 // credential and the cluster's members need no new machine and are not read here.
-func nodeSpec(ctx context.Context, p poolModel, t templateModel, c clusterModel) (spec provisioning.NodeSpec, unknown []string, diags diag.Diagnostics) {
+func nodeSpec(ctx context.Context, p nodePoolModel, t nodeTemplateModel, c clusterModel) (spec provisioning.NodeSpec, unknown []string, diags diag.Diagnostics) {
 	r := &specReader{ctx: ctx}
 	tn := func(attr string) string { return "node_template." + attr }
 	cn := func(attr string) string { return "cluster." + attr }
@@ -189,7 +238,7 @@ func nodeSpec(ctx context.Context, p poolModel, t templateModel, c clusterModel)
 }
 
 // groupSettings is what the pool does to the managed security group.
-func groupSettings(ctx context.Context, t templateModel) (provisioning.GroupSettings, diag.Diagnostics) {
+func groupSettings(ctx context.Context, t nodeTemplateModel) (provisioning.GroupSettings, diag.Diagnostics) {
 	r := &specReader{ctx: ctx}
 	g := provisioning.GroupSettings{
 		Readonly:      r.boolean("security_group_readonly", t.SecurityGroupReadonly),
@@ -203,7 +252,7 @@ func groupSettings(ctx context.Context, t templateModel) (provisioning.GroupSett
 }
 
 // domainPool builds the provisioning client's Pool from a fully known plan.
-func domainPool(ctx context.Context, p poolModel) (provisioning.Pool, diag.Diagnostics) {
+func domainPool(ctx context.Context, p nodePoolModel) (provisioning.Pool, diag.Diagnostics) {
 	t, _, diags := p.template(ctx)
 	c, _, d := p.cluster(ctx)
 	diags.Append(d...)

@@ -3,11 +3,13 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
-	"sort"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
@@ -53,10 +55,10 @@ const (
 )
 
 // specPools are the pools TestNodeSpec_inputs checks, by their roles.
-var specPools = map[string]func(*poolModel){
-	"worker":        func(m *poolModel) { m.Worker = types.BoolValue(true) },
-	"control_plane": func(m *poolModel) { m.ControlPlane = types.BoolValue(true) },
-	"etcd":          func(m *poolModel) { m.Etcd = types.BoolValue(true) },
+var specPools = map[string]func(*nodePoolModel){
+	"worker":        func(m *nodePoolModel) { m.Worker = types.BoolValue(true) },
+	"control_plane": func(m *nodePoolModel) { m.ControlPlane = types.BoolValue(true) },
+	"etcd":          func(m *nodePoolModel) { m.Etcd = types.BoolValue(true) },
 }
 
 func bootInputOf(class, pool string) bool {
@@ -121,7 +123,7 @@ type specFixture struct {
 func newSpecFixture(t *testing.T) specFixture {
 	ctx := context.Background()
 	var s resource.SchemaResponse
-	(&poolResource{}).Schema(ctx, resource.SchemaRequest{}, &s)
+	(&nodePoolResource{}).Schema(ctx, resource.SchemaRequest{}, &s)
 	f := specFixture{ctx: ctx, types: map[string]basetypes.ObjectType{}}
 	for obj := range bootInputs {
 		ot, ok := s.Schema.Attributes[obj].GetType().(basetypes.ObjectType)
@@ -158,7 +160,7 @@ func (f specFixture) object(t *testing.T, obj, attr string, v *tftypes.Value) ty
 // spec plans a pool of roles with the given objects and returns its spec.
 func (f specFixture) spec(t *testing.T, roles string, tmpl, cluster types.Object) types.String {
 	t.Helper()
-	m := poolModel{Name: types.StringValue("workers"), HostnamePrefix: types.StringValue("demo-workers-"), Quantity: types.Int64Value(2),
+	m := nodePoolModel{Name: types.StringValue("workers"), HostnamePrefix: types.StringValue("demo-workers-"), Quantity: types.Int64Value(2),
 		Etcd: types.BoolValue(false), ControlPlane: types.BoolValue(false), Worker: types.BoolValue(false),
 		NodeTemplate: tmpl, Cluster: cluster}
 	specPools[roles](&m)
@@ -186,7 +188,7 @@ func TestNodeSpec_inputs(t *testing.T) {
 				t.Errorf("%s.%s is not classified in bootInputs: decide whether nodes are launched or booted with it", obj, name)
 			}
 		}
-		sort.Strings(names)
+		slices.Sort(names)
 		for pool := range specPools {
 			base := f.spec(t, pool, f.object(t, "node_template", "", nil), f.object(t, "cluster", "", nil))
 			if base.IsUnknown() {
@@ -224,12 +226,12 @@ func TestNodeSpec_poolInputs(t *testing.T) {
 	f := newSpecFixture(t)
 	tmpl, cluster := f.object(t, "node_template", "", nil), f.object(t, "cluster", "", nil)
 	base := f.spec(t, "worker", tmpl, cluster)
-	for name, change := range map[string]func(*poolModel){
-		"hostname_prefix": func(m *poolModel) { m.HostnamePrefix = types.StringValue("other-") },
-		"roles":           func(m *poolModel) { m.Etcd = types.BoolValue(true) },
-		"name":            func(m *poolModel) { m.Name = types.StringValue("other") },
+	for name, change := range map[string]func(*nodePoolModel){
+		"hostname_prefix": func(m *nodePoolModel) { m.HostnamePrefix = types.StringValue("other-") },
+		"roles":           func(m *nodePoolModel) { m.Etcd = types.BoolValue(true) },
+		"name":            func(m *nodePoolModel) { m.Name = types.StringValue("other") },
 	} {
-		m := poolModel{Name: types.StringValue("workers"), HostnamePrefix: types.StringValue("demo-workers-"), Quantity: types.Int64Value(2),
+		m := nodePoolModel{Name: types.StringValue("workers"), HostnamePrefix: types.StringValue("demo-workers-"), Quantity: types.Int64Value(2),
 			Etcd: types.BoolValue(false), ControlPlane: types.BoolValue(false), Worker: types.BoolValue(true), NodeTemplate: tmpl, Cluster: cluster}
 		change(&m)
 		if _, _, diags := m.fillDerived(f.ctx); diags.HasError() {
@@ -239,7 +241,7 @@ func TestNodeSpec_poolInputs(t *testing.T) {
 			t.Errorf("changing %s leaves the spec", name)
 		}
 	}
-	m := poolModel{Name: types.StringValue("workers"), HostnamePrefix: types.StringValue("demo-workers-"), Quantity: types.Int64Value(5),
+	m := nodePoolModel{Name: types.StringValue("workers"), HostnamePrefix: types.StringValue("demo-workers-"), Quantity: types.Int64Value(5),
 		Etcd: types.BoolValue(false), ControlPlane: types.BoolValue(false), Worker: types.BoolValue(true), NodeTemplate: tmpl, Cluster: cluster}
 	if _, _, diags := m.fillDerived(f.ctx); diags.HasError() || !m.Spec.Equal(base) {
 		t.Errorf("quantity changes the spec (%s, was %s): scaling must replace no node", m.Spec, base)
@@ -248,4 +250,130 @@ func TestNodeSpec_poolInputs(t *testing.T) {
 	if slices.Contains(unknown, "quantity") {
 		t.Error("quantity is a spec input")
 	}
+}
+
+// TestSpecReader: each reader converts a known value and records an unknown one by name; a list
+// or set with one unknown element is not known; a set comes out sorted, a list in its order;
+// taints read as Kubernetes writes them.
+func TestSpecReader(t *testing.T) {
+	ctx := context.Background()
+	list := func(elems ...attr.Value) types.List { return types.ListValueMust(types.StringType, elems) }
+	set := func(elems ...attr.Value) types.Set { return types.SetValueMust(types.StringType, elems) }
+	s := types.StringValue
+	taintType := map[string]attr.Type{"key": types.StringType, "value": types.StringType, "effect": types.StringType}
+	taint := func(k, v, e string) attr.Value {
+		val := types.StringNull()
+		if v != "" {
+			val = s(v)
+		}
+		return types.ObjectValueMust(taintType, map[string]attr.Value{"key": s(k), "value": val, "effect": s(e)})
+	}
+	for _, tc := range []struct {
+		name        string
+		read        func(r *specReader) any
+		want        string
+		wantUnknown bool
+	}{
+		{"string", func(r *specReader) any { return r.str("a", s("x")) }, "x", false},
+		{"unknown string", func(r *specReader) any { return r.str("a", types.StringUnknown()) }, "", true},
+		{"null string", func(r *specReader) any { return r.str("a", types.StringNull()) }, "", false},
+		{"bool", func(r *specReader) any { return r.boolean("a", types.BoolValue(true)) }, "true", false},
+		{"unknown bool", func(r *specReader) any { return r.boolean("a", types.BoolUnknown()) }, "false", true},
+		{"int64", func(r *specReader) any { return r.int64("a", types.Int64Value(7)) }, "7", false},
+		{"unknown int64", func(r *specReader) any { return r.int64("a", types.Int64Unknown()) }, "0", true},
+		{"float64", func(r *specReader) any { return r.float64("a", types.Float64Value(0.5)) }, "0.5", false},
+		{"set, sorted", func(r *specReader) any { return r.strings("a", set(s("b"), s("a"))) }, "[a b]", false},
+		{"list, in order", func(r *specReader) any { return r.strings("a", list(s("b"), s("a"))) }, "[b a]", false},
+		{"list with an unknown element", func(r *specReader) any { return r.strings("a", list(s("b"), types.StringUnknown())) }, "[]", true},
+		{"map", func(r *specReader) any {
+			return r.dict("a", types.MapValueMust(types.StringType, map[string]attr.Value{"k": s("v")}))
+		}, "map[k:v]", false},
+		{"null map", func(r *specReader) any { return r.dict("a", types.MapNull(types.StringType)) }, "map[]", false},
+		{"map with an unknown value", func(r *specReader) any {
+			return r.dict("a", types.MapValueMust(types.StringType, map[string]attr.Value{"k": types.StringUnknown()}))
+		}, "map[]", true},
+		{"taints", func(r *specReader) any {
+			return r.taints("a", types.ListValueMust(types.ObjectType{AttrTypes: taintType}, []attr.Value{taint("dedicated", "core", "NoSchedule"), taint("gpu", "", "NoExecute")}))
+		}, "[dedicated=core:NoSchedule gpu:NoExecute]", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &specReader{ctx: ctx}
+			got := fmt.Sprint(tc.read(r))
+			if r.diags.HasError() {
+				t.Fatal(r.diags)
+			}
+			if got != tc.want {
+				t.Errorf("read %s; want %s", got, tc.want)
+			}
+			if unknown := slices.Equal(r.unknown, []string{"a"}); unknown != tc.wantUnknown || (!unknown && len(r.unknown) > 0) {
+				t.Errorf("unknown %v; want a recorded: %v", r.unknown, tc.wantUnknown)
+			}
+		})
+	}
+}
+
+// TestGroupSettings: what the pool does to the managed group, read from the template; a value
+// still unknown at apply is a bug, said so.
+func TestGroupSettings(t *testing.T) {
+	ctx := context.Background()
+	tmpl := nodeTemplateModel{SecurityGroupReadonly: types.BoolValue(true),
+		OpenPorts:     types.SetValueMust(types.StringType, []attr.Value{types.StringValue("8080"), types.StringValue("443")}),
+		SSHCIDRBlocks: types.SetNull(types.StringType)}
+	g, diags := groupSettings(ctx, tmpl)
+	if diags.HasError() || !g.Readonly || !slices.Equal(g.OpenPorts, []string{"443", "8080"}) || g.SSHCIDRBlocks != nil {
+		t.Errorf("groupSettings = %+v, %v", g, diags)
+	}
+	tmpl.SSHCIDRBlocks = types.SetUnknown(types.StringType)
+	if _, diags := groupSettings(ctx, tmpl); !diags.HasError() || !strings.Contains(diags[0].Detail(), "ssh_cidr_blocks") {
+		t.Errorf("an unknown ssh_cidr_blocks at apply: %v; want an error naming it", diags)
+	}
+}
+
+// TestFillDerived: what follows from the pool's inputs: the region from the template, the ID,
+// the default hostname prefix, and a key pair name only when the template has a key (unknown
+// while the key is).
+func TestFillDerived(t *testing.T) {
+	f := newSpecFixture(t)
+	cluster := f.object(t, "cluster", "name", ptr(tftypes.NewValue(tftypes.String, "demo")))
+	for _, tc := range []struct {
+		name                  string
+		key                   tftypes.Value
+		prefix                types.String
+		wantPrefix, wantKey   string
+		wantKeyNull, wantKeyU bool
+	}{
+		{"no key, default prefix", tftypes.NewValue(tftypes.String, nil), types.StringUnknown(), "demo-workers-", "", true, false},
+		{"a key, own prefix", tftypes.NewValue(tftypes.String, "ssh-ed25519 AAAA"), types.StringValue("w-"), "w-", "ec2k8s-demo-workers", false, false},
+		{"a key unknown", tftypes.NewValue(tftypes.String, tftypes.UnknownValue), types.StringValue("w-"), "w-", "", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := f.object(t, "node_template", "ssh_public_key", &tc.key)
+			tmpl = objectWith(t, tmpl, "region", types.StringValue("us-west-2"))
+			m := nodePoolModel{Name: types.StringValue("workers"), HostnamePrefix: tc.prefix, Quantity: types.Int64Value(1),
+				Etcd: types.BoolValue(false), ControlPlane: types.BoolValue(false), Worker: types.BoolValue(true), NodeTemplate: tmpl, Cluster: cluster}
+			if _, _, d := m.fillDerived(f.ctx); d.HasError() {
+				t.Fatal(d)
+			}
+			if m.Region.ValueString() != "us-west-2" || m.ID.ValueString() != "us-west-2/demo/workers" || m.HostnamePrefix.ValueString() != tc.wantPrefix {
+				t.Errorf("region %s, id %s, hostname_prefix %s; want us-west-2, us-west-2/demo/workers, %s", m.Region, m.ID, m.HostnamePrefix, tc.wantPrefix)
+			}
+			if m.KeyPairName.IsNull() != tc.wantKeyNull || m.KeyPairName.IsUnknown() != tc.wantKeyU || m.KeyPairName.ValueString() != tc.wantKey {
+				t.Errorf("key_pair_name %s; want %q (null %v, unknown %v)", m.KeyPairName, tc.wantKey, tc.wantKeyNull, tc.wantKeyU)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// objectWith is o with attribute name set to v.
+func objectWith(t *testing.T, o types.Object, name string, v attr.Value) types.Object {
+	t.Helper()
+	attrs := maps.Clone(o.Attributes())
+	attrs[name] = v
+	out, d := types.ObjectValue(o.AttributeTypes(context.Background()), attrs)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	return out
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 // clusterConfig is a credential, a template with extra attributes, a cluster with a server
@@ -64,7 +65,7 @@ resource "ec2k8s_node_pool" %[1]q {
 func liveInstances(t *testing.T, m *acctest.Moto, pool string) []types.Instance {
 	t.Helper()
 	out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
-		{Name: aws.String("tag:ec2k8s:pool"), Values: []string{pool}},
+		{Name: aws.String("tag:" + provisioning.TagPool), Values: []string{pool}},
 		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
 	}})
 	if err != nil {
@@ -94,7 +95,7 @@ func checkPoolsGone(m *acctest.Moto) func(*terraform.State) error {
 		ctx := context.Background()
 		c := acctest.EC2(m, "us-west-2")
 		out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
-			{Name: aws.String("tag:ec2k8s:cluster"), Values: []string{"demo"}},
+			{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
 			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped", "shutting-down"}},
 		}})
 		if err != nil {
@@ -102,7 +103,7 @@ func checkPoolsGone(m *acctest.Moto) func(*terraform.State) error {
 		}
 		for _, r := range out.Reservations {
 			for _, i := range r.Instances {
-				return fmt.Errorf("instance %s (%s) of cluster demo is still %s", aws.ToString(i.InstanceId), tagValue(i.Tags, "ec2k8s:pool"), i.State.Name)
+				return fmt.Errorf("instance %s (%s) of cluster demo is still %s", aws.ToString(i.InstanceId), tagValue(i.Tags, provisioning.TagPool), i.State.Name)
 			}
 		}
 		kp, err := c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{})
@@ -121,7 +122,7 @@ func checkPoolsGone(m *acctest.Moto) func(*terraform.State) error {
 func checkNames(t *testing.T, m *acctest.Moto) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
-			{Name: aws.String("tag:ec2k8s:cluster"), Values: []string{"demo"}},
+			{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
 			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
 		}})
 		if err != nil {
@@ -130,9 +131,9 @@ func checkNames(t *testing.T, m *acctest.Moto) resource.TestCheckFunc {
 		seen := map[string]string{}
 		for _, r := range out.Reservations {
 			for _, i := range r.Instances {
-				base, _ := strconv.Atoi(tagValue(i.Tags, "ec2k8s:index-base"))
-				want := fmt.Sprintf("%s%d", tagValue(i.Tags, "ec2k8s:hostname-prefix"), base+int(aws.ToInt32(i.AmiLaunchIndex)))
-				name := tagValue(i.Tags, "Name")
+				base, _ := strconv.Atoi(tagValue(i.Tags, provisioning.TagIndexBase))
+				want := fmt.Sprintf("%s%d", tagValue(i.Tags, provisioning.TagHostnamePrefix), base+int(aws.ToInt32(i.AmiLaunchIndex)))
+				name := tagValue(i.Tags, provisioning.TagName)
 				if name != want {
 					return fmt.Errorf("instance %s is named %q; want its node name %q", aws.ToString(i.InstanceId), name, want)
 				}
@@ -183,7 +184,7 @@ func topologyHCL(pools []poolDef, delta map[string]int) string {
 	return out
 }
 
-func poolAddr(name string) string { return "ec2k8s_node_pool." + name }
+func nodePoolAddr(name string) string { return "ec2k8s_node_pool." + name }
 
 // testPoolLifecycle runs the whole life of a cluster's pools against moto: create, second plan
 // empty, scale up, scale down, rolling template change, out-of-band termination repaired,
@@ -203,7 +204,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 	hostnames := func(p poolDef, first int) []statecheck.StateCheck {
 		var out []statecheck.StateCheck
 		for i := range p.quantity {
-			out = append(out, statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(i).AtMapKey("hostname"),
+			out = append(out, statecheck.ExpectKnownValue(nodePoolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(i).AtMapKey("hostname"),
 				knownvalue.StringExact(fmt.Sprintf("demo-%s-%d", p.name, first+i))))
 		}
 		return out
@@ -212,10 +213,10 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 	for _, p := range pools {
 		created = append(created, hostnames(p, 1)...)
 		created = append(created,
-			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(p.quantity)),
+			statecheck.ExpectKnownValue(nodePoolAddr(p.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(p.quantity)),
 			// No ssh_public_key in the template: no key pair, no private key anywhere.
-			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("key_pair_name"), knownvalue.Null()),
-			statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("state"), knownvalue.StringExact("running")))
+			statecheck.ExpectKnownValue(nodePoolAddr(p.name), tfjsonpath.New("key_pair_name"), knownvalue.Null()),
+			statecheck.ExpectKnownValue(nodePoolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("state"), knownvalue.StringExact("running")))
 	}
 	// Instance IDs must survive a rename and a credential rotation untouched.
 	renamed := statecheck.CompareValue(compare.ValuesSame())
@@ -225,7 +226,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 	allPools := func(action plancheck.ResourceActionType) []plancheck.PlanCheck {
 		var out []plancheck.PlanCheck
 		for _, p := range pools {
-			out = append(out, plancheck.ExpectResourceAction(poolAddr(p.name), action))
+			out = append(out, plancheck.ExpectResourceAction(nodePoolAddr(p.name), action))
 		}
 		return out
 	}
@@ -234,7 +235,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 		var out []plancheck.PlanCheck
 		for _, p := range pools {
 			if p.tmpl() == "ubuntu" {
-				out = append(out, plancheck.ExpectResourceAction(poolAddr(p.name), action))
+				out = append(out, plancheck.ExpectResourceAction(nodePoolAddr(p.name), action))
 			}
 		}
 		return out
@@ -248,8 +249,8 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 		Steps: []resource.TestStep{
 			{
 				Config: topologyConfig(moto, "", base),
-				ConfigStateChecks: append(created, replaced.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-					renamed.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
+				ConfigStateChecks: append(created, replaced.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+					renamed.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
 				Check:            resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
 				ConfigPlanChecks: empty,
 			},
@@ -258,21 +259,21 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 				PreConfig: func() {
 					victim := liveInstances(t, moto, first.name)[0].InstanceId
 					if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
-						Tags: []types.Tag{{Key: aws.String("Name"), Value: aws.String("renamed-in-console")}}}); err != nil {
+						Tags: []types.Tag{{Key: aws.String(provisioning.TagName), Value: aws.String("renamed-in-console")}}}); err != nil {
 						t.Fatal(err)
 					}
 				},
 				Config: topologyConfig(moto, "", base),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate),
 						// Set back by the apply, unless the renaming fails (a warning): unknown until then.
-						plancheck.ExpectUnknownValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("name")),
+						plancheck.ExpectUnknownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("name")),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					renamed.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+					renamed.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
 			},
@@ -280,11 +281,11 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 				// Scale the first pool up: one more node, the next name, the others untouched.
 				Config: topologyConfig(moto, "", topologyHCL(pools, up)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(first.quantity).AtMapKey("hostname"),
+					statecheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(first.quantity).AtMapKey("hostname"),
 						knownvalue.StringExact(fmt.Sprintf("demo-%s-%d", first.name, first.quantity+1))),
 				},
 				Check: counts(up),
@@ -304,7 +305,7 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					replaced.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+					replaced.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 				},
 				Check: counts(nil),
 			},
@@ -318,11 +319,11 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 				},
 				Config: topologyConfig(moto, "root_size = 40", base),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(poolAddr(first.name), plancheck.ResourceActionUpdate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameIDs.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+					sameIDs.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 				},
 				Check: counts(nil),
 			},
@@ -331,20 +332,28 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 				Config: templateConfig(moto, rotatedKey, rotatedSecret, "root_size = 40") + clusterOnlyTail(base),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: append(allPools(plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(poolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
+						plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameIDs.AddStateValue(poolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+					sameIDs.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 				},
 				Check: counts(nil),
 			},
+			// Import with an import block: the pool is read back from its instances' tags and
+			// updated in place to record cluster and node_template; its spec and nodes stay as
+			// they are, so no node is replaced.
+			importBlockStep(nodePoolAddr(first.name), "us-west-2/demo/"+first.name,
+				plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("spec"), knownvalue.NotNull()),
+				plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
 			{
-				ResourceName:      poolAddr(first.name),
-				ImportState:       true,
-				ImportStateId:     "us-west-2/demo/" + first.name,
-				ImportStateVerify: true,
-				// The received objects and the private key cannot come back from EC2.
+				// What an import block's plan cannot show: the pool read back from EC2 is the
+				// state it had, attribute by attribute, but for the received objects, which
+				// Terraform cannot read back.
+				ResourceName:            nodePoolAddr(first.name),
+				ImportState:             true,
+				ImportStateId:           "us-west-2/demo/" + first.name,
+				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"cluster", "node_template", "timeouts"},
 			},
 		},
@@ -353,9 +362,9 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 
 // scaledDown checks a pool scaled down by one: the first node stays while any does.
 func scaledDown(p poolDef) []statecheck.StateCheck {
-	out := []statecheck.StateCheck{statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(p.quantity-1))}
+	out := []statecheck.StateCheck{statecheck.ExpectKnownValue(nodePoolAddr(p.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(p.quantity-1))}
 	if p.quantity > 1 {
-		out = append(out, statecheck.ExpectKnownValue(poolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("hostname"),
+		out = append(out, statecheck.ExpectKnownValue(nodePoolAddr(p.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("hostname"),
 			knownvalue.StringExact("demo-"+p.name+"-1")))
 	}
 	return out
@@ -442,5 +451,43 @@ func TestAccNodePool_planErrors(t *testing.T) {
 				}},
 			})
 		})
+	}
+}
+
+// TestParsePoolID: a pool ID is "<region>/<cluster>/<pool>", each part given; poolID writes
+// what parsePoolID reads.
+func TestParsePoolID(t *testing.T) {
+	for _, tc := range []struct {
+		id                    string
+		region, cluster, pool string
+		ok                    bool
+	}{
+		{"us-west-2/demo/etcd", "us-west-2", "demo", "etcd", true},
+		{"us-west-2/demo", "", "", "", false},
+		{"us-west-2/demo/etcd/x", "", "", "", false},
+		{"us-west-2//etcd", "", "", "", false},
+		{"/demo/etcd", "", "", "", false},
+		{"", "", "", "", false},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			region, cluster, pool, err := parsePoolID(tc.id)
+			if (err == nil) != tc.ok || region != tc.region || cluster != tc.cluster || pool != tc.pool {
+				t.Errorf("parsePoolID(%q) = %q, %q, %q, %v; want %q, %q, %q, ok %v", tc.id, region, cluster, pool, err, tc.region, tc.cluster, tc.pool, tc.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "expected <region>/<cluster>/<pool>") {
+				t.Errorf("the error does not say what a pool ID is: %v", err)
+			}
+			if tc.ok && poolID(region, cluster, pool) != tc.id {
+				t.Errorf("poolID(%q, %q, %q) = %q; want %q", region, cluster, pool, poolID(region, cluster, pool), tc.id)
+			}
+		})
+	}
+}
+
+func TestValidQuantity(t *testing.T) {
+	for n, ok := range map[int64]bool{-1: false, 0: true, 3: true, maxPoolQuantity: true, maxPoolQuantity + 1: false} {
+		if err := validQuantity(n); (err == nil) != ok {
+			t.Errorf("validQuantity(%d) = %v; want ok %v", n, err, ok)
+		}
 	}
 }

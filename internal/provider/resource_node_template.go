@@ -4,31 +4,50 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
 var (
-	_ resource.ResourceWithConfigure      = (*templateResource)(nil)
-	_ resource.ResourceWithImportState    = (*templateResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*templateResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*templateResource)(nil)
+	_ resource.ResourceWithConfigure      = (*nodeTemplateResource)(nil)
+	_ resource.ResourceWithImportState    = (*nodeTemplateResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*nodeTemplateResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*nodeTemplateResource)(nil)
 )
 
-func newTemplateResource() resource.Resource { return &templateResource{} }
+func newNodeTemplateResource() resource.Resource { return &nodeTemplateResource{} }
 
-// templateResource is how a node is made, checked against EC2. It creates nothing on AWS.
-type templateResource struct {
+// nodeTemplateResource is how a node is made, checked against EC2. It creates nothing on AWS.
+type nodeTemplateResource struct {
 	data *providerData
 }
 
-type templateModel struct {
+// Template defaults. t3.medium (2 vCPU, 4 GiB) is the smallest general-purpose type that runs an
+// RKE2 server.
+const (
+	defaultInstanceType = "t3.medium"
+	defaultRootSize     = 32
+	defaultVolumeType   = "gp3"
+	defaultSSHUser      = "ubuntu"
+	defaultZone         = "a"
+)
+
+// nodeTemplateModel is an ec2k8s_node_template, and also the template object node pools receive
+// whole (node_template = ec2k8s_node_template.ubuntu).
+type nodeTemplateModel struct {
 	ID                       types.String  `tfsdk:"id"`
 	Name                     types.String  `tfsdk:"name"`
 	CloudCredential          types.Object  `tfsdk:"cloud_credential"`
@@ -73,7 +92,7 @@ type templateModel struct {
 }
 
 // credential decodes the credential object; ok is false while it is unknown.
-func (m templateModel) credential(ctx context.Context) (c credentialModel, ok bool, diags diag.Diagnostics) {
+func (m nodeTemplateModel) credential(ctx context.Context) (c cloudCredentialModel, ok bool, diags diag.Diagnostics) {
 	if m.CloudCredential.IsNull() || m.CloudCredential.IsUnknown() {
 		return c, false, nil
 	}
@@ -82,7 +101,7 @@ func (m templateModel) credential(ctx context.Context) (c credentialModel, ok bo
 }
 
 // region is the template's region, or the credential's when the template has none.
-func (m templateModel) region(ctx context.Context) types.String {
+func (m nodeTemplateModel) region(ctx context.Context) types.String {
 	if !m.Region.IsNull() {
 		return m.Region
 	}
@@ -93,232 +112,158 @@ func (m templateModel) region(ctx context.Context) types.String {
 	return c.Region
 }
 
-func (r *templateResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+func (r *nodeTemplateResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_node_template"
 }
 
-func (r *templateResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+func (r *nodeTemplateResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	useState := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "How a node is made (Rancher's EC2 \"node template\"): where it runs, its image, size, " +
+			"disk, network and container engine settings. Creates nothing on AWS, but create and update check it " +
+			"against EC2 with Describe calls: the zone, VPC and subnet fit together, the security groups exist " +
+			"in the VPC (except the managed `rancher-nodes` group, which the first node pool creates), the AMI " +
+			"exists and fits the instance type. Every error names the attribute and the value.\n\n" +
+			"Secure by default: encrypted root volume, IMDSv2 required with a hop limit of 1, and no SSH from " +
+			"anywhere unless `ssh_cidr_blocks` says so.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, PlanModifiers: useState,
+				MarkdownDescription: "The template's name; use it to import."},
+			"name": schema.StringAttribute{Required: true,
+				MarkdownDescription: "Name of the template. Changing it replaces the template (nothing on AWS changes).",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{validString("a template name", provisioning.ValidateName)}},
+			"cloud_credential": schema.SingleNestedAttribute{Required: true, Attributes: cloudCredentialObjectAttributes(),
+				MarkdownDescription: "The credential, passed whole: `cloud_credential = ec2k8s_cloud_credential.aws`. " +
+					"Rotating its keys updates the template in place."},
+			"region": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Region of the nodes. Defaults to the credential's region.",
+				Validators:          []validator.String{validString("an AWS region", provisioning.ValidateRegion)}},
+			"zone": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultZone),
+				MarkdownDescription: "Availability zone: a letter (`a`) or a full zone name of the region (`us-west-2a`). Defaults to `a`.",
+				Validators:          []validator.String{validString("a zone", provisioning.ValidateZone)}},
+			"availability_zone": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "The full name of the zone, such as `us-west-2a`."},
+			"vpc_id": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "VPC of the nodes. Defaults to the region's default VPC.",
+				Validators:          []validator.String{validString("a VPC ID", provisioning.ValidateVPCID)}},
+			"subnet_id": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Subnet of the nodes; it must be in the VPC and the zone. Defaults to a subnet of the VPC in the zone: its default subnet, else the one with most free addresses.",
+				Validators:          []validator.String{validString("a subnet ID", provisioning.ValidateSubnetID)}},
+			"security_groups": schema.SetAttribute{ElementType: types.StringType, Optional: true, Computed: true,
+				Default: setdefault.StaticValue(types.SetValueMust(types.StringType, []attr.Value{types.StringValue(provisioning.ManagedSecurityGroup)})),
+				MarkdownDescription: fmt.Sprintf("Security groups of the nodes, by name or ID, all in the VPC. Defaults to `[%q]`, "+
+					"the group the provider manages: the first node pool creates it with Rancher's node port rules, and it is never deleted.", provisioning.ManagedSecurityGroup),
+				Validators: []validator.Set{validSetOf("a security group", provisioning.ValidateSecurityGroup),
+					setSizeCheck{max: provisioning.MaxSecurityGroups, why: "EC2 attaches at most 16 security groups to a network interface (5 unless the account's quota was raised)"}}},
+			"security_group_readonly": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Never create or change security groups; they must exist."},
+			"open_ports": optionalStringSet("Extra ports to open on the managed group, as `port`, `from-to`, with an optional `/tcp` or `/udp` (default tcp).",
+				validSetOf("a port", provisioning.ValidateOpenPort)),
+			"ssh_cidr_blocks": optionalStringSet("CIDR blocks allowed to reach SSH (22/tcp) on the managed group. Empty by default: no SSH from outside the group.",
+				validSetOf("a CIDR block", provisioning.ValidateCIDR)),
+			"ami": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "AMI of the nodes. When unset: the newest Ubuntu 24.04 LTS image by Canonical for the region and the instance type's architecture, " +
+					"resolved once and kept (so new images do not replace nodes) until the region or instance type changes.",
+				Validators: []validator.String{validString("an AMI ID", provisioning.ValidateAMI)}},
+			"architecture": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "Architecture of the AMI: `x86_64` or `arm64`."},
+			"instance_type": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultInstanceType),
+				MarkdownDescription: "EC2 instance type. Defaults to `" + defaultInstanceType + "` (2 vCPU, 4 GiB: what an RKE2 server needs). Smaller types get a warning.",
+				Validators:          []validator.String{validString("an instance type", provisioning.ValidateInstanceType)}},
+			"root_size": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(defaultRootSize),
+				MarkdownDescription: fmt.Sprintf("Root volume size in GiB, 8 to 16384. Defaults to %d.", defaultRootSize),
+				Validators:          []validator.Int64{validInt64("a root volume size", provisioning.ValidateRootSize)}},
+			"volume_type": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultVolumeType),
+				MarkdownDescription: "Root volume type: `gp3` (default), `gp2` or `standard`.",
+				Validators:          []validator.String{validString("a volume type", provisioning.ValidateVolumeType)}},
+			"encrypted": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Encrypt the root volume. Defaults to true."},
+			"kms_key_id": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "KMS key for the root volume (key ID, key ARN, alias or alias ARN); default: the account's EBS key. " +
+					"Give the key to `ec2k8s_iam_policy.kms_key_ids` too.",
+				Validators: []validator.String{validString("a KMS key", provisioning.ValidateKMSKey)}},
+			"ssh_user": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSSHUser),
+				MarkdownDescription: "User the AMI logs in as over SSH. Defaults to `ubuntu`.",
+				Validators:          []validator.String{validString("a user name", provisioning.ValidateSSHUser)}},
+			"ssh_public_key": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "OpenSSH public key (ed25519 or RSA) for the nodes, through one key pair per node pool. When unset, nodes get no key pair: they boot from user data and need no SSH, and no private key is ever kept in state. Changing it replaces no node: new nodes get the new key.",
+				Validators:          []validator.String{validString("an SSH public key", provisioning.ValidateSSHPublicKey)}},
+			"iam_instance_profile": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "IAM instance profile of the nodes, by name or ARN. Needs `iam:PassRole` on its role: give the role to `ec2k8s_iam_policy.pass_role_names`.",
+				Validators:          []validator.String{validString("an instance profile", provisioning.ValidateInstanceProfile)}},
+			"private_address_only": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Give nodes no public IP address."},
+			"use_private_address": schema.BoolAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Reach the cluster's API on the nodes' private addresses rather than their public ones (Rancher's setting). Nodes always join each other over private addresses, whatever it says. Defaults to `private_address_only`."},
+			"request_spot_instance": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Run nodes as spot instances."},
+			"spot_price": schema.Float64Attribute{Optional: true,
+				MarkdownDescription: "Maximum spot price in US dollars per hour; needs `request_spot_instance`. Default: the on-demand price.",
+				Validators:          []validator.Float64{validFloat64("a spot price", provisioning.ValidateSpotPrice)}},
+			"monitoring": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Detailed CloudWatch monitoring."},
+			"ebs_optimized": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Launch as EBS-optimized."},
+			"http_tokens": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("required"),
+				MarkdownDescription: "Instance metadata tokens: `required` (IMDSv2 only, the default) or `optional`.",
+				Validators:          []validator.String{validString("an http_tokens value", provisioning.ValidateHTTPTokens)}},
+			"http_put_response_hop_limit": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
+				MarkdownDescription: "Instance metadata hop limit, 1 to 64. Defaults to 1, which keeps the node's credentials away from pods.",
+				Validators:          []validator.Int64{validInt64("a hop limit", provisioning.ValidateHopLimit)}},
+			"tags": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: fmt.Sprintf("Tags for the instances, their volumes and network interfaces; at most %d (EC2 allows %d, the provider sets its own). "+
+					"`Name`, `ec2k8s:*` and `kubernetes.io/cluster/*` are the provider's.", provisioning.MaxUserTags, provisioning.MaxTags),
+				Validators: []validator.Map{wholeMapCheck{desc: "EC2 tags", fn: provisioning.ValidateTags}}},
+			"user_data": schema.StringAttribute{Optional: true,
+				MarkdownDescription: fmt.Sprintf("Extra cloud-init user data, run after the Kubernetes bootstrap; at most %d bytes.", provisioning.MaxExtraUserData),
+				Validators:          []validator.String{validString("user data", provisioning.ValidateUserData)}},
+			"node_labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Kubernetes labels for the nodes (`node-label` in their config). `node-role.kubernetes.io/*` labels are refused: the kubelet may not set them, and the node would not register.",
+				Validators:          validMap("a label key", provisioning.ValidateNodeLabelKey, "a label value", provisioning.ValidateLabelValue)},
+			"node_taints": schema.ListNestedAttribute{Optional: true,
+				MarkdownDescription: "Kubernetes taints for the nodes (`node-taint` in their config), after the default taints of dedicated etcd and control-plane nodes.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Taint key.",
+						Validators: []validator.String{validString("a taint key", provisioning.ValidateLabelKey)}},
+					"value": schema.StringAttribute{Optional: true, MarkdownDescription: "Taint value.",
+						Validators: []validator.String{validString("a taint value", provisioning.ValidateLabelValue)}},
+					"effect": schema.StringAttribute{Required: true, MarkdownDescription: "`NoSchedule`, `PreferNoSchedule` or `NoExecute`.",
+						Validators: []validator.String{validString("a taint effect", provisioning.ValidateTaintEffect)}},
+				}}},
+			"engine_install_url": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "URL of a script that installs Docker, run on each node before the Kubernetes install. Only with `distribution = \"k3s\"` and the cluster's `container_runtime = \"docker\"` (a plan-time error otherwise). The Kubernetes install script is the cluster's `install_script_url`.",
+				Validators:          []validator.String{validString("a URL", provisioning.ValidateURL)}},
+			"engine_registry_mirrors": optionalStringSet("Registry mirror URLs for docker.io: the `mirrors` of the node's `registries.yaml` (every distribution), and Docker's `registry-mirrors` with `container_runtime = \"docker\"`.", validSetOf("a URL", provisioning.ValidateURL)),
+			"engine_insecure_registries": optionalStringSet("Registries reached without TLS verification, as host[:port] (`insecure_skip_verify` in the node's `registries.yaml`), or a CIDR block with `container_runtime = \"docker\"` only (Docker's `insecure-registries`; containerd cannot match a CIDR).",
+				validSetOf("a registry", provisioning.ValidateRegistryHost)),
+			"engine_labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Docker daemon labels (`labels` of `/etc/docker/daemon.json`). Only with `container_runtime = \"docker\"` (a plan-time error otherwise).",
+				Validators:          validMap("a label key", provisioning.ValidateLabelKey, "", nil)},
+			"engine_options": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Extra Docker daemon options, by option name without dashes, into `/etc/docker/daemon.json` (numbers and `true`/`false` as JSON values): `{ \"max-concurrent-downloads\" = \"10\" }`. Only with `container_runtime = \"docker\"` (a plan-time error otherwise).",
+				Validators:          validMap("a daemon option", provisioning.ValidateEngineOption, "", nil)},
+			"engine_env": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Environment of the install scripts and of the Kubernetes service (`/etc/default/<service>`, which the rke2 and k3s units read), such as `HTTPS_PROXY` and `NO_PROXY`.",
+				Validators:          validMap("an environment variable", provisioning.ValidateEnvName, "", nil)},
+			"engine_storage_driver": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Docker storage driver (`storage-driver` of `/etc/docker/daemon.json`), such as `overlay2`. Only with `container_runtime = \"docker\"` (a plan-time error otherwise).",
+				Validators:          []validator.String{validString("a storage driver", provisioning.ValidateStorageDriver)}},
+		},
+	}
+}
+
+// optionalStringSet is an optional set of strings, each checked by v.
+func optionalStringSet(desc string, v validator.Set) schema.SetAttribute {
+	return schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc, Validators: []validator.Set{v}}
+}
+
+func (r *nodeTemplateResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
-// ValidateConfig checks what needs several attributes at once, as soon as they are known.
-func (r *templateResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var m templateModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	known := func(vs ...attrValue) bool {
-		for _, v := range vs {
-			if v.IsUnknown() {
-				return false
-			}
-		}
-		return true
-	}
-	add := func(attr string, err error) {
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root(attr), "Invalid "+attr, err.Error())
-		}
-	}
-	if known(m.RequestSpotInstance, m.SpotPrice) {
-		add("spot_price", provisioning.CheckSpot(m.RequestSpotInstance.ValueBool(), m.SpotPrice.ValueFloat64()))
-	}
-	if known(m.PrivateAddressOnly, m.UsePrivateAddress) && !m.UsePrivateAddress.IsNull() {
-		add("use_private_address", provisioning.CheckPrivateAddress(m.PrivateAddressOnly.ValueBool(), m.UsePrivateAddress.ValueBool()))
-	}
-	if known(m.Encrypted, m.KMSKeyID) && !m.Encrypted.IsNull() {
-		add("kms_key_id", provisioning.CheckEncryption(m.Encrypted.ValueBool(), m.KMSKeyID.ValueString()))
-	}
-	if known(m.SSHCIDRBlocks, m.OpenPorts) {
-		var cidrs, ports []string
-		resp.Diagnostics.Append(m.SSHCIDRBlocks.ElementsAs(ctx, &cidrs, false)...)
-		resp.Diagnostics.Append(m.OpenPorts.ElementsAs(ctx, &ports, false)...)
-		if w := provisioning.RuleQuotaWarning(cidrs, ports); w != "" {
-			resp.Diagnostics.AddAttributeWarning(path.Root("ssh_cidr_blocks"), "Close to the security group rule quota", w)
-		}
-	}
-	if region := m.region(ctx); known(region, m.Zone) && !region.IsNull() && !m.Zone.IsNull() &&
-		provisioning.ValidateZone(m.Zone.ValueString()) == nil {
-		add("zone", provisioning.CheckZoneInRegion(region.ValueString(), m.Zone.ValueString()))
-	}
-}
-
-type attrValue interface{ IsUnknown() bool }
-
-// ModifyPlan fills in what can be known before apply (region, zone name, use_private_address)
-// and keeps what the provider resolved earlier (VPC, subnet, AMI) while its inputs are unchanged,
-// so a credential-only change or a tag edit plans no new network or image.
-func (r *templateResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
-	}
-	var plan, config templateModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if config.Region.IsNull() {
-		plan.Region = config.region(ctx)
-	}
-	if !plan.Region.IsUnknown() && !plan.Zone.IsUnknown() {
-		plan.AvailabilityZone = types.StringValue(provisioning.AvailabilityZone(plan.Region.ValueString(), plan.Zone.ValueString()))
-	} else {
-		plan.AvailabilityZone = types.StringUnknown()
-	}
-	if config.UsePrivateAddress.IsNull() {
-		plan.UsePrivateAddress = plan.PrivateAddressOnly
-	}
-
-	if !req.State.Raw.IsNull() {
-		var state templateModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		planCred, _, _ := plan.credential(ctx)
-		stateCred, _, _ := state.credential(ctx)
-		sameAccount := planCred.AccountID.Equal(stateCred.AccountID) && !planCred.AccountID.IsUnknown()
-		sameRegion := plan.Region.Equal(state.Region)
-		if config.VPCID.IsNull() && sameRegion && sameAccount {
-			plan.VPCID = state.VPCID
-		}
-		if config.SubnetID.IsNull() && plan.VPCID.Equal(state.VPCID) && plan.AvailabilityZone.Equal(state.AvailabilityZone) {
-			plan.SubnetID = state.SubnetID
-		}
-		sameImageInputs := sameRegion && plan.InstanceType.Equal(state.InstanceType)
-		switch {
-		case config.AMI.IsNull() && sameImageInputs:
-			plan.AMI, plan.Architecture = state.AMI, state.Architecture
-		case plan.AMI.Equal(state.AMI) && sameImageInputs:
-			plan.Architecture = state.Architecture
-		default:
-			plan.Architecture = types.StringUnknown()
-		}
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-}
-
-func (r *templateResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan templateModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	r.resolve(ctx, &plan, "", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-func (r *templateResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state templateModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	r.resolve(ctx, &plan, state.AMI.ValueString(), &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// resolve checks the planned template against EC2 and fills in what it resolved. keepAMI is the
-// AMI resolved before, kept while it exists and fits.
-func (r *templateResource) resolve(ctx context.Context, m *templateModel, keepAMI string, diags *diag.Diagnostics) {
-	if r.data == nil {
-		addNotConfigured(diags)
-		return
-	}
-	cred, ok, d := m.credential(ctx)
-	diags.Append(d...)
-	if !ok {
-		diags.AddAttributeError(path.Root("cloud_credential"), "Missing cloud credential", "cloud_credential is not known; pass an ec2k8s_cloud_credential.")
-		return
-	}
-	creds, d := cred.credentials(ctx)
-	diags.Append(d...)
-	if diags.HasError() {
-		return
-	}
-	creds.Region = m.Region.ValueString()
-	cfg, err := r.data.aws.Config(ctx, creds)
-	if err != nil {
-		diags.AddError("Cannot load AWS configuration", err.Error())
-		return
-	}
-	var groups []string
-	diags.Append(m.SecurityGroups.ElementsAs(ctx, &groups, false)...)
-	if diags.HasError() {
-		return
-	}
-	t := provisioning.Template{
-		Region:                m.Region.ValueString(),
-		Zone:                  m.Zone.ValueString(),
-		VPCID:                 m.VPCID.ValueString(),
-		SubnetID:              m.SubnetID.ValueString(),
-		SecurityGroups:        groups,
-		SecurityGroupReadonly: m.SecurityGroupReadonly.ValueBool(),
-		AMI:                   m.AMI.ValueString(),
-		InstanceType:          m.InstanceType.ValueString(),
-		RootSize:              m.RootSize.ValueInt64(),
-	}
-	res, err := provisioning.ResolveTemplate(ctx, r.data.aws.EC2(cfg, nil), t, keepAMI)
-	if fes := provisioning.FieldErrors(err); len(fes) > 0 {
-		for _, fe := range fes {
-			diags.AddAttributeError(path.Root(fe.Field), "Invalid node template",
-				fmt.Sprintf("Node template %q does not fit what EC2 has in %s. %s", m.Name.ValueString(), t.Region, fe.Error()))
-		}
-		return
-	}
-	if err != nil {
-		diags.AddError("Cannot check node template against EC2",
-			fmt.Sprintf("Node template %q could not be checked with %s. Check the credential's permissions "+
-				"(data.ec2k8s_iam_policy) and the provider's endpoints.ec2.\n\n%s", m.Name.ValueString(), creds.Method(), err))
-		return
-	}
-	for _, w := range res.Warnings {
-		diags.AddAttributeWarning(path.Root("instance_type"), "Instance type below Kubernetes' needs", w)
-	}
-	m.ID = m.Name
-	m.AvailabilityZone = types.StringValue(res.AvailabilityZone)
-	m.VPCID = types.StringValue(res.VPCID)
-	m.SubnetID = types.StringValue(res.SubnetID)
-	m.AMI = types.StringValue(res.AMI)
-	m.Architecture = types.StringValue(res.Architecture)
-	tflog.Info(ctx, "validated node template", map[string]any{
-		"name": m.Name.ValueString(), "credential": cred.ID.ValueString(), "auth": creds.Method(),
-		"region": t.Region, "availability_zone": res.AvailabilityZone, "vpc_id": res.VPCID, "subnet_id": res.SubnetID,
-		"security_groups": groups, "ami": res.AMI, "architecture": res.Architecture, "instance_type": t.InstanceType,
-	})
-}
-
-// Read has nothing to refresh: the template is not an AWS object. It was checked when applied.
-func (r *templateResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m templateModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if m.Name.IsNull() { // just imported: the ID is the name
-		m.Name = m.ID
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-func (r *templateResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
-	// NO-OP: nothing exists on AWS; removing it from state is all there is.
-}
-
-func (r *templateResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := provisioning.ValidateName(req.ID); err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", "Import a node template by its name: "+err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+// ImportState takes the template's name; the next apply sets the rest from the configuration
+// and checks it against EC2.
+func (r *nodeTemplateResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	importByName(ctx, req, resp, "a node template", provisioning.ValidateName)
 }

@@ -1,11 +1,14 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -13,9 +16,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/provisioning"
 )
 
-const tmplRes = "ec2k8s_node_template.ubuntu"
+const nodeTemplateAddr = "ec2k8s_node_template.ubuntu"
 
 // templateConfig is a credential with the given keys plus a template with extra attributes.
 func templateConfig(m *acctest.Moto, accessKey, secretKey, attrs string) string {
@@ -48,7 +52,7 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 	subnetA := acctest.DefaultSubnet(t, c, "us-west-2a")
 	subnetB := acctest.DefaultSubnet(t, c, "us-west-2b")
 	known := func(attr, want string) statecheck.StateCheck {
-		return statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New(attr), knownvalue.StringExact(want))
+		return statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New(attr), knownvalue.StringExact(want))
 	}
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -71,11 +75,11 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 					known("http_tokens", "required"),
 					known("volume_type", "gp3"),
 					known("ssh_user", "ubuntu"),
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("http_put_response_hop_limit"), knownvalue.Int64Exact(1)),
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("encrypted"), knownvalue.Bool(true)),
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("use_private_address"), knownvalue.Bool(false)),
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("security_groups"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("rancher-nodes")})),
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("cloud_credential").AtMapKey("account_id"), knownvalue.StringExact(acctest.AccountID)),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("http_put_response_hop_limit"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("encrypted"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("use_private_address"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("security_groups"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("rancher-nodes")})),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("cloud_credential").AtMapKey("account_id"), knownvalue.StringExact(acctest.AccountID)),
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
@@ -85,10 +89,10 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 				Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, gravitonAttrs),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(tmplRes, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(tmplRes, tfjsonpath.New("vpc_id"), knownvalue.StringExact(vpc)),
-						plancheck.ExpectUnknownValue(tmplRes, tfjsonpath.New("subnet_id")),
-						plancheck.ExpectUnknownValue(tmplRes, tfjsonpath.New("ami")),
+						plancheck.ExpectResourceAction(nodeTemplateAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("vpc_id"), knownvalue.StringExact(vpc)),
+						plancheck.ExpectUnknownValue(nodeTemplateAddr, tfjsonpath.New("subnet_id")),
+						plancheck.ExpectUnknownValue(nodeTemplateAddr, tfjsonpath.New("ami")),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -97,7 +101,7 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 					known("subnet_id", subnetB),
 					known("ami", acctest.UbuntuNobleARM64),
 					known("architecture", "arm64"),
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("use_private_address"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("use_private_address"), knownvalue.Bool(true)),
 				},
 			},
 			{
@@ -105,39 +109,26 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 				Config: templateConfig(moto, rotatedKey, rotatedSecret, gravitonAttrs),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(credRes, plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(tmplRes, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(tmplRes, tfjsonpath.New("vpc_id"), knownvalue.StringExact(vpc)),
-						plancheck.ExpectKnownValue(tmplRes, tfjsonpath.New("subnet_id"), knownvalue.StringExact(subnetB)),
-						plancheck.ExpectKnownValue(tmplRes, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleARM64)),
+						plancheck.ExpectResourceAction(cloudCredentialAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(nodeTemplateAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("vpc_id"), knownvalue.StringExact(vpc)),
+						plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("subnet_id"), knownvalue.StringExact(subnetB)),
+						plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleARM64)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("cloud_credential").AtMapKey("access_key"), knownvalue.StringExact(rotatedKey)),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("cloud_credential").AtMapKey("access_key"), knownvalue.StringExact(rotatedKey)),
 				},
 			},
-			{
-				ResourceName:      tmplRes,
-				ImportState:       true,
-				ImportStateId:     "ubuntu",
-				ImportStateVerify: true,
-				// Only the name comes back from an import; the next apply fills in the rest.
-				ImportStateVerifyIgnore: templateAttributesBut("id", "name"),
-			},
+			// Import by name with an import block: only the name comes back, so the plan updates
+			// the template in place from the configuration and resolves it again.
+			importBlockStep(nodeTemplateAddr, "ubuntu",
+				plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("id"), knownvalue.StringExact("ubuntu")),
+				plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("availability_zone"), knownvalue.StringExact("us-west-2b")),
+				plancheck.ExpectUnknownValue(nodeTemplateAddr, tfjsonpath.New("ami"))),
 		},
 	})
-}
-
-// templateAttributesBut lists the template's top-level attributes except keep, for import checks.
-func templateAttributesBut(keep ...string) []string {
-	var out []string
-	for name := range (&templateResource{}).schemaAttributes() {
-		if !contains(keep, name) {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // TestAccNodeTemplate_importBlock imports a template by name and lets the apply fill it in.
@@ -154,11 +145,11 @@ import {
 }
 `,
 			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(tmplRes, plancheck.ResourceActionUpdate)},
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodeTemplateAddr, plancheck.ResourceActionUpdate)},
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64)),
+				statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64)),
 			},
 		}},
 	})
@@ -175,7 +166,7 @@ func TestAccNodeTemplate_keepsAMI(t *testing.T) {
 			{
 				Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, `ami = "`+acctest.UbuntuNobleAMD64Old+`"`),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
+					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
 				},
 			},
 			{
@@ -183,7 +174,7 @@ func TestAccNodeTemplate_keepsAMI(t *testing.T) {
 				Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, `root_size = 40`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(tmplRes, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
+						plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -225,8 +216,6 @@ func TestAccNodeTemplate_ec2Errors(t *testing.T) {
 	}
 }
 
-// TestAccNodeTemplate_planErrors: what can be known from the configuration alone fails at plan
-// time, before any AWS call.
 // manyGroups is n security group IDs, quoted and comma-separated.
 func manyGroups(n int) string {
 	var out []string
@@ -236,6 +225,8 @@ func manyGroups(n int) string {
 	return strings.Join(out, ", ")
 }
 
+// TestAccNodeTemplate_planErrors: what can be known from the configuration alone fails at plan
+// time, before any AWS call.
 func TestAccNodeTemplate_planErrors(t *testing.T) {
 	moto := acctest.SharedMoto(t)
 	for name, tc := range map[string]struct{ attrs, want string }{
@@ -260,7 +251,7 @@ func TestAccNodeTemplate_planErrors(t *testing.T) {
 		"hop limit":              {`http_put_response_hop_limit = 0`, `0 is not a hop limit`},
 		"open port":              {`open_ports = ["70000"]`, `"70000" is not a port`},
 		"ssh cidr":               {`ssh_cidr_blocks = ["10.0.0.1/8"]`, `"10.0.0.1/8" has host bits set: did you mean 10.0.0.0/8?`},
-		"reserved tag":           {`tags = { Name = "x" }`, `tag key "Name" is set by the provider`},
+		"reserved tag":           {`tags = { ` + provisioning.TagName + ` = "x" }`, `tag key "` + provisioning.TagName + `" is set by the provider`},
 		"aws tag":                {`tags = { "aws:owner" = "x" }`, `the aws: prefix is reserved`},
 		"too many groups":        {`security_groups = [` + manyGroups(17) + `]`, `17 given; at most 16: EC2 attaches at most 16 security groups`},
 		"too many tags":          {`tags = {` + manyTags(43) + `}`, `43 tags given; at most 39`},
@@ -288,6 +279,7 @@ func TestAccNodeTemplate_planErrors(t *testing.T) {
 	}
 }
 
+// manyTags is n tags, as the inside of an HCL map.
 func manyTags(n int) string {
 	var b strings.Builder
 	for i := range n {
@@ -310,7 +302,7 @@ func TestAccNodeTemplate_logsNoSecret(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: templateConfig(moto, rotatedKey, secret, ""),
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(tmplRes, tfjsonpath.New("ami"), knownvalue.NotNull()),
+				statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.NotNull()),
 			},
 		}},
 	})
@@ -339,5 +331,31 @@ func TestAccNodeTemplate_logsNoSecret(t *testing.T) {
 		if e.Logger == "ec2k8s" && strings.Contains(e.Text, rotatedKey) {
 			t.Errorf("a provider log entry contains the whole access key ID; it should be masked:\n%.300s", e.Text)
 		}
+	}
+}
+
+// TestNodeTemplateModel_region: the template's region, else its credential's; unknown while
+// the credential is.
+func TestNodeTemplateModel_region(t *testing.T) {
+	ctx := context.Background()
+	credType := resourceSchema(&nodeTemplateResource{}).Attributes["cloud_credential"].GetType()
+	cred := objectOf(t, credType, map[string]attr.Value{"id": types.StringValue("aws"), "region": types.StringValue("eu-west-1")})
+	for _, tc := range []struct {
+		name       string
+		region     types.String
+		credential types.Object
+		want       types.String
+	}{
+		{"its own", types.StringValue("us-west-2"), cred, types.StringValue("us-west-2")},
+		{"the credential's", types.StringNull(), cred, types.StringValue("eu-west-1")},
+		{"credential unknown", types.StringNull(), types.ObjectUnknown(cred.AttributeTypes(ctx)), types.StringUnknown()},
+		{"its own, credential unknown", types.StringValue("us-west-2"), types.ObjectUnknown(cred.AttributeTypes(ctx)), types.StringValue("us-west-2")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := nodeTemplateModel{Region: tc.region, CloudCredential: tc.credential}
+			if got := m.region(ctx); !got.Equal(tc.want) {
+				t.Errorf("region = %s; want %s", got, tc.want)
+			}
+		})
 	}
 }

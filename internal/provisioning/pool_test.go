@@ -119,7 +119,7 @@ func (f *poolFake) DescribeInstances(_ context.Context, in *ec2.DescribeInstance
 		}
 		ok := matches(filterValues(in.Filters, "instance-id"), id) && matches(filterValues(in.Filters, "instance-state-name"), string(i.State.Name))
 		for _, fl := range in.Filters {
-			if key, isTag := strings.CutPrefix(aws.ToString(fl.Name), "tag:"); isTag && !contains(fl.Values, tagOf(i.Tags, key)) {
+			if key, isTag := strings.CutPrefix(aws.ToString(fl.Name), "tag:"); isTag && !slices.Contains(fl.Values, tagOf(i.Tags, key)) {
 				ok = false
 			}
 		}
@@ -130,7 +130,7 @@ func (f *poolFake) DescribeInstances(_ context.Context, in *ec2.DescribeInstance
 	for _, i := range f.servers {
 		ok := matches(filterValues(in.Filters, "instance-id"), aws.ToString(i.InstanceId)) && matches(filterValues(in.Filters, "instance-state-name"), string(i.State.Name))
 		for _, fl := range in.Filters {
-			if key, isTag := strings.CutPrefix(aws.ToString(fl.Name), "tag:"); isTag && !contains(fl.Values, tagOf(i.Tags, key)) {
+			if key, isTag := strings.CutPrefix(aws.ToString(fl.Name), "tag:"); isTag && !slices.Contains(fl.Values, tagOf(i.Tags, key)) {
 				ok = false
 			}
 		}
@@ -487,11 +487,18 @@ func TestLaunch_waitsOutEventualConsistency(t *testing.T) {
 }
 
 // TestReservedTags_coversLaunchTags: the room ValidateTags leaves the template is what the
-// provider's own tags need, Name included.
+// provider's own tags need, Name included, and one to spare; each of them is one ValidateTags
+// refuses in a template.
 func TestReservedTags_coversLaunchTags(t *testing.T) {
 	p := testPool(1, "v1")
 	p.Spec.Launch.Tags = nil
-	if n := len(launchTags(p, "hash", "token", 1, 1)); n > ReservedTags {
-		t.Errorf("the provider sets %d tags on a node; ReservedTags is %d", n, ReservedTags)
+	tags := launchTags(p, "hash", "token", 1, 1)
+	if n := len(tags); n+1 != ReservedTags {
+		t.Errorf("the provider sets %d tags on a node; ReservedTags is %d, want %d (one to spare)", n, ReservedTags, n+1)
+	}
+	for k := range tags {
+		if errs := ValidateTags(map[string]string{k: "x"}); len(errs) == 0 {
+			t.Errorf("a template may set %q, which the provider sets itself", k)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 // Tags the provider sets on everything a node pool makes. EC2 is the source of truth: a pool is
 // found again from these, and nothing is ever read back from Name, which users may edit.
 const (
+	// TagPrefix starts every tag key of the provider's own but Name and ClusterTag.
+	TagPrefix         = "ec2k8s:"
 	TagName           = "Name"
 	TagCluster        = "ec2k8s:cluster"
 	TagPool           = "ec2k8s:pool"

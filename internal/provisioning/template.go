@@ -1,10 +1,11 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -126,7 +127,7 @@ func checkZone(ctx context.Context, api TemplateEC2, region, az, given string) e
 		}
 		names = append(names, aws.ToString(z.ZoneName))
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	return fieldErr("zone", "%q: region %s has no zone %s; its zones are %s", given, region, az, strings.Join(names, ", "))
 }
 
@@ -182,15 +183,17 @@ func resolveSubnet(ctx context.Context, api TemplateEC2, vpc, az, subnetID strin
 // pickSubnet prefers the zone's default subnet, then the one with most free addresses, then the
 // lowest ID, so the choice is stable from one apply to the next.
 func pickSubnet(subnets []types.Subnet) string {
-	sort.Slice(subnets, func(i, j int) bool {
-		a, b := subnets[i], subnets[j]
+	slices.SortFunc(subnets, func(a, b types.Subnet) int {
 		if aws.ToBool(a.DefaultForAz) != aws.ToBool(b.DefaultForAz) {
-			return aws.ToBool(a.DefaultForAz)
+			if aws.ToBool(a.DefaultForAz) {
+				return -1
+			}
+			return 1
 		}
-		if aws.ToInt32(a.AvailableIpAddressCount) != aws.ToInt32(b.AvailableIpAddressCount) {
-			return aws.ToInt32(a.AvailableIpAddressCount) > aws.ToInt32(b.AvailableIpAddressCount)
+		if c := cmp.Compare(aws.ToInt32(b.AvailableIpAddressCount), aws.ToInt32(a.AvailableIpAddressCount)); c != 0 {
+			return c
 		}
-		return aws.ToString(a.SubnetId) < aws.ToString(b.SubnetId)
+		return strings.Compare(aws.ToString(a.SubnetId), aws.ToString(b.SubnetId))
 	})
 	return aws.ToString(subnets[0].SubnetId)
 }
@@ -295,15 +298,6 @@ func architectures(it types.InstanceTypeInfo) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // resolveImage checks the template's AMI, keeps an earlier one, or finds the newest Ubuntu.
 func (r *Resolved) resolveImage(ctx context.Context, api TemplateEC2, t Template, it types.InstanceTypeInfo, keepAMI string) error {
 	archs := architectures(it)
@@ -319,9 +313,9 @@ func (r *Resolved) resolveImage(ctx context.Context, api TemplateEC2, t Template
 		switch {
 		case img == nil && t.AMI != "":
 			return fieldErr(field, "%q does not exist in %s, or is not shared with this account: AMI IDs differ per region", t.AMI, t.Region)
-		case img != nil && !contains(archs, string(img.Architecture)) && t.AMI != "":
+		case img != nil && !slices.Contains(archs, string(img.Architecture)) && t.AMI != "":
 			return fieldErr(field, "%q is a %s image but instance type %s runs %s: pick an AMI or an instance type of the same architecture", t.AMI, img.Architecture, t.InstanceType, strings.Join(archs, "/"))
-		case img != nil && contains(archs, string(img.Architecture)):
+		case img != nil && slices.Contains(archs, string(img.Architecture)):
 			return r.useImage(img, t.RootSize)
 		}
 		// The kept AMI is gone or no longer fits the instance type: find a new one.
@@ -387,11 +381,11 @@ func newestUbuntu(ctx context.Context, api TemplateEC2, arch string) (*types.Ima
 		return nil, nil
 	}
 	imgs := out.Images
-	sort.Slice(imgs, func(i, j int) bool {
-		if a, b := aws.ToString(imgs[i].CreationDate), aws.ToString(imgs[j].CreationDate); a != b {
-			return a > b
+	slices.SortFunc(imgs, func(a, b types.Image) int {
+		if c := strings.Compare(aws.ToString(b.CreationDate), aws.ToString(a.CreationDate)); c != 0 {
+			return c
 		}
-		return aws.ToString(imgs[i].ImageId) < aws.ToString(imgs[j].ImageId)
+		return strings.Compare(aws.ToString(a.ImageId), aws.ToString(b.ImageId))
 	})
 	return &imgs[0], nil
 }

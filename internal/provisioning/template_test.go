@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func filterValues(fs []types.Filter, name string) []string {
 	return nil
 }
 
-func matches(vals []string, v string) bool { return vals == nil || contains(vals, v) }
+func matches(vals []string, v string) bool { return vals == nil || slices.Contains(vals, v) }
 
 func (f *fakeEC2) DescribeAvailabilityZones(context.Context, *ec2.DescribeAvailabilityZonesInput, ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error) {
 	f.calls["DescribeAvailabilityZones"]++

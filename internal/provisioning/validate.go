@@ -2,10 +2,11 @@ package provisioning
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,8 +19,10 @@ import (
 const (
 	// MaxTags is what EC2 allows on one resource.
 	MaxTags = 50
-	// ReservedTags is how many of them the provider sets itself on every node resource (Name,
-	// kubernetes.io/cluster/<name> and eight ec2k8s:* tags) with one to spare.
+	// ReservedTags is how many of them the provider keeps for its own tags on a node's instance,
+	// volumes and network interfaces: the ten that launchTags sets (TagName, ClusterTag and the
+	// eight ec2k8s:* tags, TagCluster to TagVersion) and one to spare.
+	// TestReservedTags_coversLaunchTags holds it to launchTags.
 	ReservedTags = 11
 	// MaxUserTags is what is left for the template's tags.
 	MaxUserTags = MaxTags - ReservedTags
@@ -314,16 +317,16 @@ func ValidateUserData(s string) error {
 func ValidateTags(tags map[string]string) []error {
 	var errs []error
 	if len(tags) > MaxUserTags {
-		errs = append(errs, fmt.Errorf("%d tags given; at most %d: EC2 allows %d per resource and the provider sets up to %d itself", len(tags), MaxUserTags, MaxTags, ReservedTags))
+		errs = append(errs, fmt.Errorf("%d tags given; at most %d: EC2 allows %d per resource and the provider keeps %d for its own", len(tags), MaxUserTags, MaxTags, ReservedTags))
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		v := tags[k]
 		switch {
 		case k == "" || len(k) > 128:
 			errs = append(errs, fmt.Errorf("tag key %q must be 1 to 128 characters", k))
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			errs = append(errs, fmt.Errorf("tag key %q: the aws: prefix is reserved by AWS", k))
-		case k == "Name" || strings.HasPrefix(k, "ec2k8s:") || strings.HasPrefix(k, "kubernetes.io/cluster/"):
+		case k == TagName || strings.HasPrefix(k, TagPrefix) || strings.HasPrefix(k, ClusterTag("")):
 			errs = append(errs, fmt.Errorf("tag key %q is set by the provider on every node (Name, ec2k8s:*, kubernetes.io/cluster/*); pick another key", k))
 		}
 		if len(v) > 256 {
@@ -388,13 +391,4 @@ func oneOf(what, s string, allowed []string) error {
 		}
 	}
 	return fmt.Errorf("%q is not a supported %s: use one of %s", s, what, strings.Join(allowed, ", "))
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -167,9 +167,10 @@ func TestValidateTags(t *testing.T) {
 		want string
 	}{
 		{"too many", many, "at most 39"},
-		{"Name", map[string]string{"Name": "x"}, `"Name" is set by the provider`},
-		{"cluster tag", map[string]string{"kubernetes.io/cluster/demo": "owned"}, "set by the provider"},
-		{"ec2k8s tag", map[string]string{"ec2k8s:pool": "x"}, "set by the provider"},
+		{"Name", map[string]string{TagName: "x"}, `"` + TagName + `" is set by the provider`},
+		{"cluster tag", map[string]string{ClusterTag("demo"): "owned"}, "set by the provider"},
+		{"ec2k8s tag", map[string]string{TagPool: "x"}, "set by the provider"},
+		{"any ec2k8s: key", map[string]string{TagPrefix + "custom": "x"}, "set by the provider"},
 		{"aws prefix", map[string]string{"AWS:owner": "x"}, "reserved by AWS"},
 		{"long key", map[string]string{strings.Repeat("k", 129): "x"}, "1 to 128 characters"},
 		{"long value", map[string]string{"team": strings.Repeat("v", 257)}, "at most 256"},
