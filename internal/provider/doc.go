@@ -11,7 +11,8 @@
 //     and the methods that decode them, Metadata, Schema (with its defaults and the validation
 //     functions it names), Configure and ImportState.
 //   - resource_<name>_plan.go is what a plan runs: ValidateConfig, ModifyPlan and the helpers
-//     only they call. No AWS or Kubernetes call.
+//     only they call. No AWS call; one Kubernetes call, the node pool's probe of the cluster's
+//     API when a plan would remove etcd nodes.
 //   - resource_<name>_crud.go is what an apply and a refresh run: Create, Read, Update, Delete
 //     and the helpers only they call.
 //   - resource_<name>_<topic>.go holds one topic that both sides use or that stands alone: the

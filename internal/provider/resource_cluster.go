@@ -151,7 +151,7 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 						Validators: []validator.String{validString("a member role", bootstrap.ValidateMemberRole)}},
 				}}},
 			"state": schema.StringAttribute{Computed: true,
-				MarkdownDescription: "`provisioning` until the cluster is ready."},
+				MarkdownDescription: "Always `provisioning`: this resource makes the cluster's settings and PKI and never watches the cluster. `ec2k8s_cluster_sync`'s `state` says when it is `active`."},
 			"install_script_url": schema.StringAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "Install script the nodes run, with `INSTALL_RKE2_VERSION`/`INSTALL_RKE2_TYPE` (k3s: `INSTALL_K3S_VERSION`/`INSTALL_K3S_EXEC`) set from `kubernetes_version` and the node's roles. Defaults to `https://get.rke2.io` or `https://get.k3s.io`; point it at a mirror for networks without internet access.",
 				Validators:          []validator.String{validString("a URL", bootstrap.ValidateURL)}},

@@ -200,8 +200,8 @@ func (r *clusterSyncResource) Schema(ctx context.Context, _ resource.SchemaReque
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Waits until a cluster is **Active** and hands out access to it, like rancher2's `cluster_sync`: " +
-			"the cluster cannot, since its node pools depend on it. Create and update wait until every pool's instances run, " +
-			"the API answers `/readyz` and every node of the pools is registered and `Ready`; then they give the cluster's " +
+			"the cluster cannot, since its node pools depend on it. Create and update fail at once when a pool last saw one of its instances not running, " +
+			"and otherwise wait until the API answers `/readyz` and every node of the pools is registered and `Ready`; then they give the cluster's " +
 			"members their RBAC bindings, label the Default and System projects' namespaces (with project network isolation " +
 			"when the cluster enables network policy), and issue client certificates from the cluster's client CA: an admin " +
 			"`kubeconfig` and one per member. Certificates are valid a year and issued again by an apply when less than 30 " +

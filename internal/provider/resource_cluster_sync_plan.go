@@ -57,6 +57,12 @@ func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.Modif
 	} else {
 		plan.Nodes, plan.Projects = state.Nodes, state.Projects
 	}
+	// An update reads the version the API reports again (an upgrade, or one made outside
+	// Terraform), so the plan cannot promise the old one; a plan with no update keeps it.
+	updates := changed || renewAdmin || renewMembers || !plan.APIServerURL.Equal(state.APIServerURL) || !plan.Timeouts.Equal(state.Timeouts)
+	if updates {
+		plan.KubernetesVersion = types.StringUnknown()
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 

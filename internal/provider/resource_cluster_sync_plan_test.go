@@ -1,12 +1,17 @@
 package provider
 
 import (
+	"context"
 	"crypto/rand"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/bootstrap"
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/kubeapi"
@@ -53,5 +58,77 @@ func TestCertRenewals(t *testing.T) {
 				t.Errorf("renew admin %v, members %v; want %v, %v", a, m, tc.wantAdmin, tc.wantMemberCerts)
 			}
 		})
+	}
+}
+
+// TestClusterSyncModifyPlan_kubernetesVersion: a plan with nothing to do keeps every computed
+// value (no perpetual diff); a plan that updates the sync (here: the cluster's version changed)
+// leaves kubernetes_version unknown, since the apply reads it from the API again and Terraform
+// rejects an apply whose result contradicts a known planned value.
+func TestClusterSyncModifyPlan_kubernetesVersion(t *testing.T) {
+	ctx := context.Background()
+	r := &clusterSyncResource{}
+	var sr resource.SchemaResponse
+	r.Schema(ctx, resource.SchemaRequest{}, &sr)
+	p, err := bootstrap.NewPKI(rand.Reader, time.Now(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := p.IssueClientCert(rand.Reader, time.Now(), bootstrap.AdminUser, bootstrap.AdminGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := tfsdk.State{Schema: sr.Schema, Raw: tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), nil)}
+	for _, set := range []struct {
+		at path.Path
+		v  any
+	}{
+		{path.Root("id"), "demo"},
+		{path.Root("cluster").AtName("name"), "demo"},
+		{path.Root("cluster").AtName("kubernetes_version"), "v1.33.5+rke2r1"},
+		{path.Root("cluster").AtName("api_server_url"), "https://127.0.0.1:6443"},
+		{path.Root("node_pools"), types.ListValueMust(sr.Schema.Attributes["node_pools"].GetType().(types.ListType).ElemType, nil)},
+		{path.Root("api_server_url"), "https://127.0.0.1:6443"},
+		{path.Root("state"), "active"},
+		{path.Root("kubernetes_version"), "v1.33.5+rke2r1"},
+		{path.Root("client_certificate"), admin.Cert},
+		{path.Root("member_certificates"), types.MapValueMust(types.StringType, nil)},
+		{path.Root("nodes"), types.ListValueMust(types.ObjectType{AttrTypes: syncNodeAttrTypes}, nil)},
+		{path.Root("projects"), types.ListValueMust(types.ObjectType{AttrTypes: projectAttrTypes}, nil)},
+	} {
+		if d := state.SetAttribute(ctx, set.at, set.v); d.HasError() {
+			t.Fatal(set.at, d)
+		}
+	}
+	plan := func(edit func(*tfsdk.Plan)) tfsdk.Plan {
+		p := tfsdk.Plan{Schema: sr.Schema, Raw: state.Raw.Copy()}
+		if edit != nil {
+			edit(&p)
+		}
+		var resp resource.ModifyPlanResponse
+		resp.Plan = p
+		r.ModifyPlan(ctx, resource.ModifyPlanRequest{Plan: p, State: state}, &resp)
+		if resp.Diagnostics.HasError() {
+			t.Fatal(resp.Diagnostics)
+		}
+		return resp.Plan
+	}
+	version := func(p tfsdk.Plan) types.String {
+		var v types.String
+		if d := p.GetAttribute(ctx, path.Root("kubernetes_version"), &v); d.HasError() {
+			t.Fatal(d)
+		}
+		return v
+	}
+	if got := plan(nil); !got.Raw.Equal(state.Raw) {
+		t.Errorf("a plan with nothing to do changed the sync: %s", got.Raw.String())
+	}
+	upgraded := plan(func(p *tfsdk.Plan) {
+		if d := p.SetAttribute(ctx, path.Root("cluster").AtName("kubernetes_version"), "v1.34.2+rke2r1"); d.HasError() {
+			t.Fatal(d)
+		}
+	})
+	if v := version(upgraded); !v.IsUnknown() {
+		t.Errorf("after a version change the plan promises kubernetes_version %s", v)
 	}
 }
