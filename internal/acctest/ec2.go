@@ -21,6 +21,16 @@ func EC2(m *Moto, region string) *ec2.Client {
 	})
 }
 
+// TagValue returns the value of the tag key among tags, or "" when there is none.
+func TagValue(tags []types.Tag, key string) string {
+	for _, tag := range tags {
+		if aws.ToString(tag.Key) == key {
+			return aws.ToString(tag.Value)
+		}
+	}
+	return ""
+}
+
 // DefaultVPC returns the ID of moto's default VPC in region.
 func DefaultVPC(t *testing.T, c *ec2.Client) string {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
@@ -81,11 +82,7 @@ func (p *FaultProxy) ForceN(action string, f Fault, n int) {
 func (p *FaultProxy) Injected() map[Fault]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := map[Fault]int{}
-	for k, v := range p.injected {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(p.injected)
 }
 
 // OnAnswer makes the proxy call fn each time moto has answered a request of an EC2 action,
@@ -127,11 +124,7 @@ func (p *FaultProxy) Count(action string) int {
 func (p *FaultProxy) Counts() map[string]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range p.actions {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(p.actions)
 }
 
 // Answered returns how many requests of an EC2 action moto has handled and answered (whether
@@ -161,6 +154,19 @@ func (p *FaultProxy) pick(action string) Fault {
 	return f
 }
 
+// faultErrors are the EC2 errors the proxy answers with, in moto's place, for the faults that
+// are one.
+var faultErrors = map[Fault]struct {
+	status        int
+	code, message string
+}{
+	Throttle:      {http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."},
+	ServerError:   {http.StatusInternalServerError, "InternalError", "An internal error has occurred."},
+	Unavailable:   {http.StatusServiceUnavailable, "Unavailable", "The server is overloaded."},
+	Unauthorized:  {http.StatusForbidden, "UnauthorizedOperation", "You are not authorized to perform this operation."},
+	CapacityError: {http.StatusInternalServerError, "InsufficientInstanceCapacity", "We currently do not have sufficient capacity in the Availability Zone you requested."},
+}
+
 func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -172,23 +178,11 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		action = form.Get("Action")
 	}
 	fault := p.pick(action)
-	switch fault {
-	case Throttle:
-		ec2Error(w, http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+	if e, ok := faultErrors[fault]; ok {
+		ec2Error(w, e.status, e.code, e.message)
 		return
-	case ServerError:
-		ec2Error(w, http.StatusInternalServerError, "InternalError", "An internal error has occurred.")
-		return
-	case Unavailable:
-		ec2Error(w, http.StatusServiceUnavailable, "Unavailable", "The server is overloaded.")
-		return
-	case Unauthorized:
-		ec2Error(w, http.StatusForbidden, "UnauthorizedOperation", "You are not authorized to perform this operation.")
-		return
-	case CapacityError:
-		ec2Error(w, http.StatusInternalServerError, "InsufficientInstanceCapacity", "We currently do not have sufficient capacity in the Availability Zone you requested.")
-		return
-	case DropBefore:
+	}
+	if fault == DropBefore {
 		drop(w)
 		return
 	}

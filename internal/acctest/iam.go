@@ -3,6 +3,7 @@ package acctest
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,7 +102,7 @@ func ProvisioningPolicy(t *testing.T, drop ...string) string {
 		s.Resource = iampolicy.Values{"*"}
 		var actions iampolicy.Values
 		for _, a := range s.Action {
-			if !contains(drop, a) {
+			if !slices.Contains(drop, a) {
 				actions = append(actions, a)
 			}
 		}
@@ -116,13 +117,4 @@ func ProvisioningPolicy(t *testing.T, drop ...string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

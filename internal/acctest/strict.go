@@ -2,17 +2,19 @@ package acctest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,7 +337,7 @@ func elementTexts(doc []byte, name string) []string {
 			in = t.Name.Local == name
 		case xml.CharData:
 			if in {
-				if s := strings.TrimSpace(string(t)); s != "" && !contains(out, s) {
+				if s := strings.TrimSpace(string(t)); s != "" && !slices.Contains(out, s) {
 					out = append(out, s)
 				}
 			}
@@ -353,7 +355,7 @@ func list(form url.Values, name string) []string {
 // valuesMatching returns the values of the keys re matches, in index order.
 func valuesMatching(form url.Values, re *regexp.Regexp) []string {
 	var out []string
-	for _, k := range sortedKeys(form) {
+	for _, k := range slices.SortedFunc(maps.Keys(form), compareKeys) {
 		if re.MatchString(k) {
 			out = append(out, form[k]...)
 		}
@@ -361,18 +363,9 @@ func valuesMatching(form url.Values, re *regexp.Regexp) []string {
 	return out
 }
 
-// sortedKeys orders query keys by their dotted segments, numbers numerically, so that
+// compareKeys orders query keys by their dotted segments, numbers numerically, so that
 // "Value.10" follows "Value.9" as the client sent them.
-func sortedKeys(form url.Values) []string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) })
-	return keys
-}
-
-func keyLess(a, b string) bool {
+func compareKeys(a, b string) int {
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(as) && i < len(bs); i++ {
 		if as[i] == bs[i] {
@@ -381,9 +374,9 @@ func keyLess(a, b string) bool {
 		an, aerr := strconv.Atoi(as[i])
 		bn, berr := strconv.Atoi(bs[i])
 		if aerr == nil && berr == nil {
-			return an < bn
+			return cmp.Compare(an, bn)
 		}
-		return as[i] < bs[i]
+		return strings.Compare(as[i], bs[i])
 	}
-	return len(as) < len(bs)
+	return cmp.Compare(len(as), len(bs))
 }

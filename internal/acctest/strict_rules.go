@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,7 +89,7 @@ func (p *StrictEC2) checkMetadataTagKeys(c *ec2Call) *refusal {
 	default:
 		return nil
 	}
-	for _, k := range sortedKeys(c.form) {
+	for _, k := range slices.SortedFunc(maps.Keys(c.form), compareKeys) {
 		m := tagKeyRe.FindStringSubmatch(k)
 		if m == nil || c.form.Get("TagSpecification."+m[1]+".ResourceType") != "instance" {
 			continue
@@ -184,7 +186,7 @@ func requestedPermissions(form url.Values) []permission {
 	}
 	kinds := map[string]string{"CidrIp": "cidr", "CidrIpv6": "cidr6", "GroupId": "group", "GroupName": "group", "PrefixListId": "prefix-list"}
 	var out []permission
-	for _, key := range sortedKeys(form) {
+	for _, key := range slices.SortedFunc(maps.Keys(form), compareKeys) {
 		m := ingressSourceRe.FindStringSubmatch(key)
 		if m == nil {
 			continue
@@ -336,7 +338,7 @@ func (p *StrictEC2) checkTerminate(ctx context.Context, c *ec2Call) (*refusal, e
 	}
 	var missing []string
 	for _, id := range ids {
-		if !known[id] && !contains(missing, id) {
+		if !known[id] && !slices.Contains(missing, id) {
 			missing = append(missing, id)
 		}
 	}

@@ -195,10 +195,7 @@ func managedRules(t *testing.T, m *acctest.Moto) []string {
 // (InvalidPermission.Duplicate) and adds none of its rules: the client reads the group again and
 // adds what is still missing.
 func TestEC2_ingressDuplicateFromAnotherPool(t *testing.T) {
-	m := acctest.SharedMoto(t)
-	proxy := acctest.NewFaultProxy(t, m, 0, 1)
-	c := strictClient(t, proxy.URL)
-	pool := faultPool(t, c, "racer")
+	m, proxy, c, pool := proxiedPool(t, strictClient, "racer")
 	// The group exists with one rule; right after this pool reads it, "another pool" adds 80/tcp.
 	g, err := directEC2(m).CreateSecurityGroup(context.Background(), &ec2.CreateSecurityGroupInput{VpcId: aws.String(pool.Spec.Launch.VPCID),
 		GroupName: aws.String(provisioning.ManagedSecurityGroup), Description: aws.String("made by another pool")})
@@ -315,10 +312,7 @@ func TestEC2_concurrentCreatorOfTheGroup(t *testing.T) {
 // TestEC2_terminatedAtLaunchSaysWhy: instances that go from pending to terminated (a KMS key
 // the credential cannot use, say) fail the launch with EC2's reason for each.
 func TestEC2_terminatedAtLaunchSaysWhy(t *testing.T) {
-	m := acctest.SharedMoto(t)
-	proxy := acctest.NewFaultProxy(t, m, 0, 1)
-	c := strictClient(t, proxy.URL)
-	pool := faultPool(t, c, "doomed")
+	m, proxy, c, pool := proxiedPool(t, strictClient, "doomed")
 	seedServers(t, c, pool)
 	pool.Quantity = 2
 	running := regexp.MustCompile(`<instanceState>\s*<code>16</code>\s*<name>running</name>\s*</instanceState>`)
@@ -342,10 +336,7 @@ func TestEC2_terminatedAtLaunchSaysWhy(t *testing.T) {
 // TestEC2_userDataOver16KiB: user data over EC2's 16 KiB is refused before RunInstances, with
 // the sizes.
 func TestEC2_userDataOver16KiB(t *testing.T) {
-	m := acctest.SharedMoto(t)
-	proxy := acctest.NewFaultProxy(t, m, 0, 1)
-	c := strictClient(t, proxy.URL)
-	pool := faultPool(t, c, "big-data")
+	_, proxy, c, pool := proxiedPool(t, strictClient, "big-data")
 	pool.Quantity = 1
 	pool.Spec.Boot.Labels = map[string]string{}
 	// Random values: gzip cannot make them fit.

@@ -40,6 +40,16 @@ func faultPool(t *testing.T, c *provisioning.Client, name string) provisioning.P
 	return testPool(res, "faults", name, acctest.PublicKey(1, name))
 }
 
+// proxiedPool is the bed of a test that forces faults: a pool named name, of a client (made by
+// newClient) that reaches the shared moto through a fault proxy injecting none until told to.
+func proxiedPool(t *testing.T, newClient func(*testing.T, string) *provisioning.Client, name string) (*acctest.Moto, *acctest.FaultProxy, *provisioning.Client, provisioning.Pool) {
+	t.Helper()
+	m := acctest.SharedMoto(t)
+	proxy := acctest.NewFaultProxy(t, m, 0, 1)
+	c := newClient(t, proxy.URL)
+	return m, proxy, c, faultPool(t, c, name)
+}
+
 // testPool is a worker pool of cluster on a resolved template; its spec is told apart by the
 // Kubernetes version (see withSpec).
 func testPool(res provisioning.Resolved, cluster, name, publicKey string) provisioning.Pool {
@@ -176,10 +186,7 @@ func faultyLifecycle(t *testing.T, faultSeed int64) {
 // TestFaults_lostLaunchAnswerIsAdopted: moto launches the nodes but the answer is lost; the
 // client finds them by their launch token instead of launching again.
 func TestFaults_lostLaunchAnswerIsAdopted(t *testing.T) {
-	m := acctest.SharedMoto(t)
-	proxy := acctest.NewFaultProxy(t, m, 0, 1)
-	c := faultClient(t, proxy.URL)
-	pool := faultPool(t, c, "lost")
+	m, proxy, c, pool := proxiedPool(t, faultClient, "lost")
 	seedServers(t, c, pool)
 	proxy.ForceN("RunInstances", acctest.DropAfter, 1)
 	pool.Quantity = 3
@@ -198,10 +205,7 @@ func TestFaults_lostLaunchAnswerIsAdopted(t *testing.T) {
 
 // TestFaults_insufficientCapacity: a capacity error on launch is clear and launches nothing.
 func TestFaults_insufficientCapacity(t *testing.T) {
-	m := acctest.SharedMoto(t)
-	proxy := acctest.NewFaultProxy(t, m, 0, 1)
-	c := faultClient(t, proxy.URL)
-	pool := faultPool(t, c, "full")
+	m, proxy, c, pool := proxiedPool(t, faultClient, "full")
 	seedServers(t, c, pool)
 	proxy.Force("RunInstances", acctest.CapacityError)
 	pool.Quantity = 3

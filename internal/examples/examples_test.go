@@ -329,7 +329,7 @@ func applyCheckDestroy(t *testing.T, m *acctest.Moto, cli *acctest.CLIDir, want 
 	}
 	for _, i := range live {
 		id := aws.ToString(i.InstanceId)
-		if name := tagValue(i.Tags, "Name"); names[id] == "" || name != names[id] {
+		if name := acctest.TagValue(i.Tags, "Name"); names[id] == "" || name != names[id] {
 			t.Errorf("moto's instance %s is named %q; the state has node %q for it", id, name, names[id])
 		}
 		if string(i.InstanceType) != want.instanceType {
@@ -436,15 +436,6 @@ func stringList(v any) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-func tagValue(tags []types.Tag, key string) string {
-	for _, tag := range tags {
-		if aws.ToString(tag.Key) == key {
-			return aws.ToString(tag.Value)
-		}
-	}
-	return ""
 }
 
 // allResources lists the resources of every module of the state.

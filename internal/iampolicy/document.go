@@ -209,15 +209,22 @@ func (p Params) normalized() (Params, error) {
 
 // document builds the statements of the given features that are switched on.
 func (p Params) document(on map[Feature]bool, features ...Feature) Document {
+	return buildDocument(registry, statementOrder, on, features, p.arns)
+}
+
+// buildDocument builds a document from the actions of reg whose feature is one of features and
+// switched on in on: one statement per Sid, in the order of sids, that grants the statement's
+// actions on "*" for an action without resource types and on arns(t) for each type t it has.
+func buildDocument(reg []Action, sids []string, on map[Feature]bool, features []Feature, arns func(ResourceType) []string) Document {
 	want := map[Feature]bool{}
 	for _, f := range features {
 		want[f] = on[f]
 	}
 	doc := Document{Version: "2012-10-17"}
-	for _, sid := range statementOrder {
+	for _, sid := range sids {
 		actions := map[string]bool{}
 		resources := map[string]bool{}
-		for _, a := range registry {
+		for _, a := range reg {
 			if a.Statement != sid || !want[a.Feature] {
 				continue
 			}
@@ -226,7 +233,7 @@ func (p Params) document(on map[Feature]bool, features ...Feature) Document {
 				resources["*"] = true
 			}
 			for _, t := range a.Resources {
-				for _, arn := range p.arns(t) {
+				for _, arn := range arns(t) {
 					resources[arn] = true
 				}
 			}

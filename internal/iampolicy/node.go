@@ -262,32 +262,7 @@ func checkSize(name string, d Document) error {
 // document builds the statements of the given features that are switched on, in
 // nodeStatementOrder.
 func (p NodeParams) document(on map[Feature]bool, features ...Feature) Document {
-	want := map[Feature]bool{}
-	for _, f := range features {
-		want[f] = on[f]
-	}
-	doc := Document{Version: "2012-10-17"}
-	for _, sid := range nodeStatementOrder {
-		actions := map[string]bool{}
-		resources := map[string]bool{}
-		for _, a := range nodeRegistry {
-			if a.Statement != sid || !want[a.Feature] {
-				continue
-			}
-			actions[a.granted()] = true
-			if a.Resources == nil {
-				resources["*"] = true
-			}
-			for _, t := range a.Resources {
-				resources[p.s3ARN(t)] = true
-			}
-		}
-		if len(actions) == 0 {
-			continue
-		}
-		doc.Statement = append(doc.Statement, Statement{Sid: sid, Effect: "Allow", Action: sorted(actions), Resource: sorted(resources)})
-	}
-	return doc
+	return buildDocument(nodeRegistry, nodeStatementOrder, on, features, func(t ResourceType) []string { return []string{p.s3ARN(t)} })
 }
 
 // s3ARN returns the ARN a statement lists for an S3 resource type. The folder's trailing slash,

@@ -94,9 +94,8 @@ func (d *iamPolicyDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 					"unique Sids. A warning says when it is over the managed-policy size limit.",
 			},
 			"size": schema.Int64Attribute{
-				Computed: true,
-				MarkdownDescription: fmt.Sprintf("Length of `minified_json`, which is what AWS counts against its "+
-					"%d-character limit for managed policies. Over it, the data source fails.", iampolicy.MaxManagedPolicySize),
+				Computed:            true,
+				MarkdownDescription: policySizeDescription("minified_json"),
 			},
 		},
 	}
@@ -161,23 +160,17 @@ func (d *iamPolicyDataSource) Read(ctx context.Context, req datasource.ReadReque
 	}
 	docs, err := iampolicy.Build(p)
 	if err != nil {
-		if errors.Is(err, iampolicy.ErrTooLarge) {
-			resp.Diagnostics.AddError("IAM policy too large",
-				"AWS would refuse this document as a managed policy. Split pass_role_names or kms_key_ids across "+
-					"two ec2k8s_iam_policy data sources and attach both policies.\n\n"+err.Error())
-			return
-		}
-		resp.Diagnostics.AddError("Invalid IAM policy input", err.Error())
+		addPolicyBuildError(&resp.Diagnostics, err, "AWS would refuse this document as a managed policy. Split "+
+			"pass_role_names or kms_key_ids across two ec2k8s_iam_policy data sources and attach both policies.",
+			"Invalid IAM policy input")
 		return
 	}
-	prov, err := docs.Provisioning.Render()
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot encode the IAM policy", err.Error())
+	prov, ok := renderPolicy(docs.Provisioning, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	combined, err := docs.Combined.Render()
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot encode the IAM policy", err.Error())
+	combined, ok := renderPolicy(docs.Combined, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	m.Partition = types.StringValue(iampolicy.PartitionForRegion(p.Region))
@@ -190,9 +183,8 @@ func (d *iamPolicyDataSource) Read(ctx context.Context, req datasource.ReadReque
 	m.CombinedJSON = types.StringValue(combined.JSON)
 	m.EBSEncryptionJSON = types.StringNull()
 	if docs.EBSEncryption != nil {
-		ebs, err := docs.EBSEncryption.Render()
-		if err != nil {
-			resp.Diagnostics.AddError("Cannot encode the IAM policy", err.Error())
+		ebs, ok := renderPolicy(*docs.EBSEncryption, &resp.Diagnostics)
+		if !ok {
 			return
 		}
 		m.EBSEncryptionJSON = types.StringValue(ebs.JSON)

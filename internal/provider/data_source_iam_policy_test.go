@@ -35,28 +35,25 @@ func TestAccIAMPolicy_matchesSeed(t *testing.T) {
 	ebs := acctest.SeedPolicy(t, "ebs-encryption.json", fill)
 	combined := combine(t, passrole, ebs)
 	const ds = "data.ec2k8s_iam_policy.p"
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{
-			{
-				Config: `
+	testAccRun(t, []resource.TestStep{
+		{
+			Config: `
 data "ec2k8s_iam_policy" "p" {
   region     = "us-west-2"
   account_id = "123456789012"
 }`,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("json"), acctest.PolicyEquivalentTo(t, basic)),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("minified_json"), acctest.PolicyEquivalentTo(t, basic)),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("combined_json"), acctest.PolicyEquivalentTo(t, basic)),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("ebs_encryption_json"), knownvalue.Null()),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("partition"), knownvalue.StringExact("aws")),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("minified_json"), knownvalue.StringRegexp(regexp.MustCompile(`^\S+$`))),
-				},
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("json"), acctest.PolicyEquivalentTo(t, basic)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("minified_json"), acctest.PolicyEquivalentTo(t, basic)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("combined_json"), acctest.PolicyEquivalentTo(t, basic)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("ebs_encryption_json"), knownvalue.Null()),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("partition"), knownvalue.StringExact("aws")),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("minified_json"), knownvalue.StringRegexp(regexp.MustCompile(`^\S+$`))),
 			},
-			{
-				Config: fmt.Sprintf(`
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		},
+		{
+			Config: fmt.Sprintf(`
 data "ec2k8s_iam_policy" "p" {
   region          = "us-west-2"
   account_id      = "123456789012"
@@ -67,14 +64,13 @@ data "ec2k8s_iam_policy" "p" {
 output "size_matches" {
   value = data.ec2k8s_iam_policy.p.size == length(data.ec2k8s_iam_policy.p.minified_json)
 }`, testRole, testKey),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("json"), acctest.PolicyEquivalentTo(t, passrole)),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("ebs_encryption_json"), acctest.PolicyEquivalentTo(t, ebs)),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("combined_json"), acctest.PolicyEquivalentTo(t, combined)),
-					statecheck.ExpectKnownOutputValue("size_matches", knownvalue.Bool(true)),
-				},
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("json"), acctest.PolicyEquivalentTo(t, passrole)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("ebs_encryption_json"), acctest.PolicyEquivalentTo(t, ebs)),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("combined_json"), acctest.PolicyEquivalentTo(t, combined)),
+				statecheck.ExpectKnownOutputValue("size_matches", knownvalue.Bool(true)),
 			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 		},
 	})
 }
@@ -95,26 +91,22 @@ func combine(t *testing.T, a, b string) string {
 func TestAccIAMPolicy_partitionAndARNs(t *testing.T) {
 	acctest.IsolateAWSEnv(t)
 	const ds = "data.ec2k8s_iam_policy.p"
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: `
+	testAccRun(t, []resource.TestStep{{
+		Config: `
 data "ec2k8s_iam_policy" "p" {
   region          = "cn-north-1"
   account_id      = "*"
   pass_role_names = ["arn:aws-cn:iam::210987654321:role/nodes/k8s"]
   kms_key_ids     = ["arn:aws-cn:kms:cn-north-1:210987654321:key/mrk-0123456789abcdef0123456789abcdef"]
 }`,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("partition"), knownvalue.StringExact("aws-cn")),
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("json"), knownvalue.StringRegexp(regexp.MustCompile(
-					`"arn:aws-cn:ec2:cn-north-1:\*:instance/\*"[\s\S]*"arn:aws-cn:iam::210987654321:role/nodes/k8s"`))),
-				statecheck.ExpectKnownValue(ds, tfjsonpath.New("ebs_encryption_json"), knownvalue.StringRegexp(regexp.MustCompile(
-					`"arn:aws-cn:kms:cn-north-1:210987654321:key/mrk-0123456789abcdef0123456789abcdef"`))),
-			},
-		}},
-	})
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(ds, tfjsonpath.New("partition"), knownvalue.StringExact("aws-cn")),
+			statecheck.ExpectKnownValue(ds, tfjsonpath.New("json"), knownvalue.StringRegexp(regexp.MustCompile(
+				`"arn:aws-cn:ec2:cn-north-1:\*:instance/\*"[\s\S]*"arn:aws-cn:iam::210987654321:role/nodes/k8s"`))),
+			statecheck.ExpectKnownValue(ds, tfjsonpath.New("ebs_encryption_json"), knownvalue.StringRegexp(regexp.MustCompile(
+				`"arn:aws-cn:kms:cn-north-1:210987654321:key/mrk-0123456789abcdef0123456789abcdef"`))),
+		},
+	}})
 }
 
 func TestAccIAMPolicy_invalidInput(t *testing.T) {
@@ -132,15 +124,7 @@ func TestAccIAMPolicy_invalidInput(t *testing.T) {
 		"missing account":     {`region = "us-west-2"`, `The argument "account_id" is required`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{
-					Config:      "data \"ec2k8s_iam_policy\" \"p\" {\n" + tc.attrs + "\n}",
-					PlanOnly:    true,
-					ExpectError: acctest.ErrorRe(tc.want),
-				}},
-			})
+			testAccRun(t, []resource.TestStep{planErrorStep("data \"ec2k8s_iam_policy\" \"p\" {\n"+tc.attrs+"\n}", tc.want)})
 		})
 	}
 }
@@ -153,19 +137,15 @@ func TestAccIAMPolicy_tooLarge(t *testing.T) {
 	for i := range 200 {
 		roles = append(roles, fmt.Sprintf("%q", fmt.Sprintf("node-role-with-a-long-name-%03d", i)))
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: `
+	testAccRun(t, []resource.TestStep{{
+		Config: `
 data "ec2k8s_iam_policy" "p" {
   region          = "us-west-2"
   account_id      = "123456789012"
   pass_role_names = [` + strings.Join(roles, ", ") + `]
 }`,
-			ExpectError: acctest.ErrorRe("IAM policy too large"),
-		}},
-	})
+		ExpectError: acctest.ErrorRe("IAM policy too large"),
+	}})
 }
 
 // TestIAMPolicyModel_params: the known parts of a configuration become the policy's inputs;

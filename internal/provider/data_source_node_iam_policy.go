@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -44,10 +42,6 @@ func (d *nodeIAMPolicyDataSource) Metadata(_ context.Context, req datasource.Met
 }
 
 func (d *nodeIAMPolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	sizeDoc := func(of string) string {
-		return fmt.Sprintf("Length of `%s`, which is what AWS counts against its %d-character limit for managed "+
-			"policies. Over it, the data source fails.", of, iampolicy.MaxManagedPolicySize)
-	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The IAM policies the nodes' instance profiles need when the cluster has " +
 			"`cloud_provider = \"aws\"`: the control-plane policy (aws-cloud-controller-manager, and etcd snapshots " +
@@ -84,7 +78,7 @@ func (d *nodeIAMPolicyDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			},
 			"control_plane_size": schema.Int64Attribute{
 				Computed:            true,
-				MarkdownDescription: sizeDoc("control_plane_minified_json"),
+				MarkdownDescription: policySizeDescription("control_plane_minified_json"),
 			},
 			"node_json": schema.StringAttribute{
 				Computed:            true,
@@ -96,7 +90,7 @@ func (d *nodeIAMPolicyDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			},
 			"node_size": schema.Int64Attribute{
 				Computed:            true,
-				MarkdownDescription: sizeDoc("node_minified_json"),
+				MarkdownDescription: policySizeDescription("node_minified_json"),
 			},
 		},
 	}
@@ -134,22 +128,17 @@ func (d *nodeIAMPolicyDataSource) Read(ctx context.Context, req datasource.ReadR
 	p := m.params()
 	docs, err := iampolicy.BuildNode(p)
 	if err != nil {
-		if errors.Is(err, iampolicy.ErrTooLarge) {
-			resp.Diagnostics.AddError("IAM policy too large",
-				"AWS would refuse this document as a managed policy; use a shorter etcd_snapshot_folder.\n\n"+err.Error())
-			return
-		}
-		resp.Diagnostics.AddError("Invalid node IAM policy input", err.Error())
+		addPolicyBuildError(&resp.Diagnostics, err,
+			"AWS would refuse this document as a managed policy; use a shorter etcd_snapshot_folder.",
+			"Invalid node IAM policy input")
 		return
 	}
-	cp, err := docs.ControlPlane.Render()
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot encode the IAM policy", err.Error())
+	cp, ok := renderPolicy(docs.ControlPlane, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	node, err := docs.Node.Render()
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot encode the IAM policy", err.Error())
+	node, ok := renderPolicy(docs.Node, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	if p.Partition == "" {

@@ -51,11 +51,8 @@ func withSnapshotStatements(t *testing.T, controlPlane, bucketARN, objectsARN st
 func TestAccNodeIAMPolicy_cloudProvider(t *testing.T) {
 	acctest.IsolateAWSEnv(t)
 	cp, node := nodeDocs(t)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: `
+	testAccRun(t, []resource.TestStep{{
+		Config: `
 data "ec2k8s_node_iam_policy" "p" {}
 
 output "sizes_match" {
@@ -71,22 +68,21 @@ output "same_policies" {
     jsonencode(jsondecode(data.ec2k8s_node_iam_policy.p.node_json)) == jsonencode(jsondecode(data.ec2k8s_node_iam_policy.p.node_minified_json)),
   ]
 }`,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t, cp)),
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_minified_json"), acctest.PolicyEquivalentTo(t, cp)),
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_json"), acctest.PolicyEquivalentTo(t, node)),
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_minified_json"), acctest.PolicyEquivalentTo(t, node)),
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_minified_json"), knownvalue.StringRegexp(regexp.MustCompile(`^\S+$`))),
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), knownvalue.StringRegexp(regexp.MustCompile(
-					`"elasticloadbalancing:CreateLoadBalancer"[\s\S]*"iam:CreateServiceLinkedRole"`))),
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_json"), knownvalue.StringRegexp(regexp.MustCompile(`"ecr:GetAuthorizationToken"`))),
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("partition"), knownvalue.StringExact("aws")),
-				statecheck.ExpectKnownOutputValue("sizes_match", knownvalue.ListExact([]knownvalue.Check{knownvalue.Bool(true), knownvalue.Bool(true)})),
-				statecheck.ExpectKnownOutputValue("same_policies", knownvalue.ListExact([]knownvalue.Check{knownvalue.Bool(true), knownvalue.Bool(true)})),
-			},
-			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-		}},
-	})
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t, cp)),
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_minified_json"), acctest.PolicyEquivalentTo(t, cp)),
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_json"), acctest.PolicyEquivalentTo(t, node)),
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_minified_json"), acctest.PolicyEquivalentTo(t, node)),
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_minified_json"), knownvalue.StringRegexp(regexp.MustCompile(`^\S+$`))),
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), knownvalue.StringRegexp(regexp.MustCompile(
+				`"elasticloadbalancing:CreateLoadBalancer"[\s\S]*"iam:CreateServiceLinkedRole"`))),
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_json"), knownvalue.StringRegexp(regexp.MustCompile(`"ecr:GetAuthorizationToken"`))),
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("partition"), knownvalue.StringExact("aws")),
+			statecheck.ExpectKnownOutputValue("sizes_match", knownvalue.ListExact([]knownvalue.Check{knownvalue.Bool(true), knownvalue.Bool(true)})),
+			statecheck.ExpectKnownOutputValue("same_policies", knownvalue.ListExact([]knownvalue.Check{knownvalue.Bool(true), knownvalue.Bool(true)})),
+		},
+		ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+	}})
 }
 
 // TestAccNodeIAMPolicy_etcdSnapshots: a bucket adds the S3 statements to the control-plane
@@ -94,44 +90,39 @@ output "same_policies" {
 func TestAccNodeIAMPolicy_etcdSnapshots(t *testing.T) {
 	acctest.IsolateAWSEnv(t)
 	cp, node := nodeDocs(t)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{
-			{
-				Config: `
+	prod := withSnapshotStatements(t, cp, "arn:aws:s3:::my-etcd-snapshots", "arn:aws:s3:::my-etcd-snapshots/clusters/prod/*")
+	testAccRun(t, []resource.TestStep{
+		{
+			Config: `
 data "ec2k8s_node_iam_policy" "p" {
   etcd_snapshot_bucket = "my-etcd-snapshots"
   etcd_snapshot_folder = "clusters/prod/"
 }`,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t,
-						withSnapshotStatements(t, cp, "arn:aws:s3:::my-etcd-snapshots", "arn:aws:s3:::my-etcd-snapshots/clusters/prod/*"))),
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_minified_json"), acctest.PolicyEquivalentTo(t,
-						withSnapshotStatements(t, cp, "arn:aws:s3:::my-etcd-snapshots", "arn:aws:s3:::my-etcd-snapshots/clusters/prod/*"))),
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_json"), acctest.PolicyEquivalentTo(t, node)),
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("etcd_snapshot_folder"), knownvalue.StringExact("clusters/prod/")),
-				},
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t, prod)),
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_minified_json"), acctest.PolicyEquivalentTo(t, prod)),
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("node_json"), acctest.PolicyEquivalentTo(t, node)),
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("etcd_snapshot_folder"), knownvalue.StringExact("clusters/prod/")),
 			},
-			{
-				Config: `
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		},
+		{
+			Config: `
 data "ec2k8s_node_iam_policy" "p" {
   partition            = "aws-cn"
   etcd_snapshot_bucket = "snapshots.example.cn"
 }`,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t,
-						withSnapshotStatements(t, cp, "arn:aws-cn:s3:::snapshots.example.cn", "arn:aws-cn:s3:::snapshots.example.cn/*"))),
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("partition"), knownvalue.StringExact("aws-cn")),
-				},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t,
+					withSnapshotStatements(t, cp, "arn:aws-cn:s3:::snapshots.example.cn", "arn:aws-cn:s3:::snapshots.example.cn/*"))),
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("partition"), knownvalue.StringExact("aws-cn")),
 			},
-			{
-				Config: `data "ec2k8s_node_iam_policy" "p" {}`,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t, cp)),
-					statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("partition"), knownvalue.StringExact("aws")),
-				},
+		},
+		{
+			Config: `data "ec2k8s_node_iam_policy" "p" {}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t, cp)),
+				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("partition"), knownvalue.StringExact("aws")),
 			},
 		},
 	})
@@ -142,11 +133,8 @@ data "ec2k8s_node_iam_policy" "p" {
 func TestAccNodeIAMPolicy_unknownBucket(t *testing.T) {
 	acctest.IsolateAWSEnv(t)
 	cp, _ := nodeDocs(t)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: `
+	testAccRun(t, []resource.TestStep{{
+		Config: `
 resource "terraform_data" "bucket" {
   input = "late-bucket"
 }
@@ -155,15 +143,14 @@ data "ec2k8s_node_iam_policy" "p" {
   etcd_snapshot_bucket = terraform_data.bucket.output
   etcd_snapshot_folder = "etcd"
 }`,
-			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectUnknownValue(nodeDS, tfjsonpath.New("control_plane_json")),
-			}},
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t,
-					withSnapshotStatements(t, cp, "arn:aws:s3:::late-bucket", "arn:aws:s3:::late-bucket/etcd/*"))),
-			},
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+			plancheck.ExpectUnknownValue(nodeDS, tfjsonpath.New("control_plane_json")),
 		}},
-	})
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(nodeDS, tfjsonpath.New("control_plane_json"), acctest.PolicyEquivalentTo(t,
+				withSnapshotStatements(t, cp, "arn:aws:s3:::late-bucket", "arn:aws:s3:::late-bucket/etcd/*"))),
+		},
+	}})
 }
 
 func TestAccNodeIAMPolicy_invalidInput(t *testing.T) {
@@ -187,15 +174,7 @@ func TestAccNodeIAMPolicy_invalidInput(t *testing.T) {
 		"unknown attribute":     {`region = "us-west-2"`, `An argument named "region" is not expected here`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{
-					Config:      "data \"ec2k8s_node_iam_policy\" \"p\" {\n" + tc.attrs + "\n}",
-					PlanOnly:    true,
-					ExpectError: acctest.ErrorRe(tc.want),
-				}},
-			})
+			testAccRun(t, []resource.TestStep{planErrorStep("data \"ec2k8s_node_iam_policy\" \"p\" {\n"+tc.attrs+"\n}", tc.want)})
 		})
 	}
 }
@@ -204,9 +183,5 @@ func TestAccNodeIAMPolicy_invalidInput(t *testing.T) {
 func TestAccNodeIAMPolicy_example(t *testing.T) {
 	acctest.IsolateAWSEnv(t)
 	example := acctest.ReadFile(t, "../../examples/data-sources/ec2k8s_node_iam_policy/data-source.tf")
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps:                    []resource.TestStep{{Config: example}},
-	})
+	testAccRun(t, []resource.TestStep{{Config: example}})
 }

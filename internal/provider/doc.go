@@ -21,10 +21,11 @@
 //
 // A resource's model lives with its resource, even when other resources decode the same object
 // (clusterModel, nodeTemplateModel). models.go holds only what no single resource owns: the
-// credential object that node templates and clusters receive. Code several resources share is
-// in common_<topic>.go (validators, provider data, received objects, import by name). A data
-// source has no plan/apply split and is one file, data_source_<name>.go. The tests of a file are
-// in <file>_test.go: unit tests (Test*) of its helpers and, next to resource_<name>.go, the
-// resource's acceptance tests (TestAcc*); resource_<name>_<topic>_test.go holds an acceptance
-// suite of one topic (the CLI harness, faults, IAM, what needs Linux).
+// credential object that node templates and clusters receive. Code several resources or data
+// sources share is in common_<topic>.go (validators, provider data, received objects, import by
+// name, operation timeouts, the IAM policy documents). A data source has no plan/apply split and
+// is one file, data_source_<name>.go. The tests of a file are in <file>_test.go: unit tests
+// (Test*) of its helpers and, next to resource_<name>.go, the resource's acceptance tests
+// (TestAcc*); resource_<name>_<topic>_test.go holds an acceptance suite of one topic (the CLI
+// harness, faults, IAM, what needs Linux).
 package provider

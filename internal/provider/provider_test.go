@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"testing"
@@ -25,6 +26,23 @@ var testAccProviders = map[string]func() (tfprotov6.ProviderServer, error){
 	"ec2k8s": providerserver.NewProtocol6WithError(New("test")()),
 }
 
+// testAccRun runs steps against the provider under test, served in-process, once
+// acctest.PreCheck has passed.
+func testAccRun(t *testing.T, steps []resource.TestStep) {
+	t.Helper()
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps:                    steps,
+	})
+}
+
+// planErrorStep plans config and expects it to fail with an error that says want
+// (acctest.ErrorRe): what a configuration alone shows wrong is caught before any apply.
+func planErrorStep(config, want string) resource.TestStep {
+	return resource.TestStep{Config: config, PlanOnly: true, ExpectError: acctest.ErrorRe(want)}
+}
+
 // importBlockStep imports addr by id with an import block (what a user writes, and what works
 // with Terraform 1.5 and OpenTofu alike) and checks the plan it makes: an update in place, since
 // the configuration sets what an import cannot read back, and checks. The step uses the
@@ -38,6 +56,20 @@ func importBlockStep(addr, id string, checks ...plancheck.PlanCheck) resource.Te
 		ExpectNonEmptyPlan: true,
 		ImportPlanChecks: resource.ImportPlanChecks{PreApply: append([]plancheck.PlanCheck{
 			plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)}, checks...)},
+	}
+}
+
+// importBlockApplyStep is the user's import: config plus an import block that imports addr by
+// id, applied. The apply updates addr in place, since the configuration sets what an import
+// cannot read back, and leaves nothing to change; checks run on the state it leaves.
+func importBlockApplyStep(config, addr, id string, checks ...statecheck.StateCheck) resource.TestStep {
+	return resource.TestStep{
+		Config: config + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n", addr, id),
+		ConfigPlanChecks: resource.ConfigPlanChecks{
+			PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
+			PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+		},
+		ConfigStateChecks: checks,
 	}
 }
 
@@ -78,47 +110,39 @@ func TestAccProvider_endpointFromEnvironment(t *testing.T) {
 	moto := acctest.SharedMoto(t)
 	t.Setenv("AWS_ENDPOINT_URL", moto.URL)
 	t.Setenv("AWS_ENDPOINT_URL_STS", "")
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: `
+	testAccRun(t, []resource.TestStep{{
+		Config: `
 provider "ec2k8s" {}
 
 data "ec2k8s_caller_identity" "current" {}
 `,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
-			},
-		}},
-	})
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+		},
+	}})
 }
 
 // TestAccProvider_endpointSettingWins shows a provider endpoint beats the environment: the
 // environment points at a closed port, and the read still succeeds through moto.
 func TestAccProvider_endpointSettingWins(t *testing.T) {
 	moto := acctest.SharedMoto(t) // AWS_ENDPOINT_URL* now point at a closed loopback port
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{
-			{
-				Config: acctest.ProviderConfig(moto) + `data "ec2k8s_caller_identity" "current" {}`,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
-				},
+	testAccRun(t, []resource.TestStep{
+		{
+			Config: acctest.ProviderConfig(moto) + `data "ec2k8s_caller_identity" "current" {}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.ec2k8s_caller_identity.current", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
 			},
-			{
-				// Without the endpoint the same read goes to the closed port and fails.
-				Config: `
+		},
+		{
+			// Without the endpoint the same read goes to the closed port and fails.
+			Config: `
 provider "ec2k8s" {
   max_retries = 0
 }
 
 data "ec2k8s_caller_identity" "current" {}
 `,
-				ExpectError: regexp.MustCompile(`STS GetCallerIdentity failed`),
-			},
+			ExpectError: regexp.MustCompile(`STS GetCallerIdentity failed`),
 		},
 	})
 }
@@ -130,7 +154,7 @@ func TestAccProvider_invalidConfig(t *testing.T) {
   endpoints {
     ec2 = "127.0.0.1:5000"
   }
-}`, `endpoints\.ec2: "127\.0\.0\.1:5000" is not an endpoint URL`},
+}`, `endpoints.ec2: "127.0.0.1:5000" is not an endpoint URL`},
 		"retries out of range": {`provider "ec2k8s" {
   max_retries = 500
 }`, `max_retries is 500; give a number from 0 to 100`},
@@ -139,18 +163,10 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 }`, `An argument named "region" is not expected here`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{
-					Config: tc.config + "\n" + `data "ec2k8s_iam_policy" "p" {
+			testAccRun(t, []resource.TestStep{planErrorStep(tc.config+"\n"+`data "ec2k8s_iam_policy" "p" {
   region     = "us-west-2"
   account_id = "123456789012"
-}`,
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
-			})
+}`, tc.want)})
 		})
 	}
 }

@@ -94,26 +94,10 @@ func TestAccCloudCredential_lifecycle(t *testing.T) {
 // the apply imports by name, then sets the keys from configuration and checks them with STS.
 func TestAccCloudCredential_importBlock(t *testing.T) {
 	moto := acctest.SharedMoto(t)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: acctest.ProviderConfig(moto) + acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + `
-import {
-  to = ec2k8s_cloud_credential.aws
-  id = "aws"
-}
-`,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(cloudCredentialAddr, plancheck.ResourceActionUpdate)},
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
-				statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("region"), knownvalue.StringExact("us-west-2")),
-			},
-		}},
-	})
+	config := acctest.ProviderConfig(moto) + acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey)
+	testAccRun(t, []resource.TestStep{importBlockApplyStep(config, cloudCredentialAddr, "aws",
+		statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+		statecheck.ExpectKnownValue(cloudCredentialAddr, tfjsonpath.New("region"), knownvalue.StringExact("us-west-2")))})
 }
 
 // TestAccCloudCredential_rejectedKey runs against a moto that enforces IAM, where unknown keys
@@ -126,14 +110,10 @@ func TestAccCloudCredential_rejectedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(moto.Stop)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config:      acctest.ProviderConfig(moto) + acctest.CredentialConfig("aws", "us-west-2", "AKIAUNKNOWNKEY000000", "not-a-real-secret-at-all"),
-			ExpectError: regexp.MustCompile(`(?s)Cloud credential "aws" could not be verified.*STS rejected access key AKIA…0000:\s+InvalidClientTokenId`),
-		}},
-	})
+	testAccRun(t, []resource.TestStep{{
+		Config:      acctest.ProviderConfig(moto) + acctest.CredentialConfig("aws", "us-west-2", "AKIAUNKNOWNKEY000000", "not-a-real-secret-at-all"),
+		ExpectError: regexp.MustCompile(`(?s)Cloud credential "aws" could not be verified.*STS rejected access key AKIA…0000:\s+InvalidClientTokenId`),
+	}})
 }
 
 func TestAccCloudCredential_profileAndAssumeRole(t *testing.T) {
@@ -143,11 +123,8 @@ func TestAccCloudCredential_profileAndAssumeRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_CONFIG_FILE", cfg)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: acctest.ProviderConfig(moto) + `
+	testAccRun(t, []resource.TestStep{{
+		Config: acctest.ProviderConfig(moto) + `
 resource "ec2k8s_cloud_credential" "profile" {
   name    = "profile"
   region  = "us-west-2"
@@ -164,14 +141,13 @@ resource "ec2k8s_cloud_credential" "role" {
   }
 }
 `,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("ec2k8s_cloud_credential.profile", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
-				statecheck.ExpectKnownValue("ec2k8s_cloud_credential.role", tfjsonpath.New("arn"),
-					knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:sts::123456789012:assumed-role/ops/ec2k8s-acctest$`))),
-			},
-			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-		}},
-	})
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("ec2k8s_cloud_credential.profile", tfjsonpath.New("account_id"), knownvalue.StringExact(acctest.AccountID)),
+			statecheck.ExpectKnownValue("ec2k8s_cloud_credential.role", tfjsonpath.New("arn"),
+				knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:sts::123456789012:assumed-role/ops/ec2k8s-acctest$`))),
+		},
+		ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+	}})
 }
 
 func TestAccCloudCredential_invalidConfig(t *testing.T) {
@@ -196,15 +172,8 @@ func TestAccCloudCredential_invalidConfig(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{
-					Config:      "resource \"ec2k8s_cloud_credential\" \"c\" {\n  name = \"c\"\n  region = \"us-west-2\"\n  " + tc.body + "\n}",
-					PlanOnly:    true,
-					ExpectError: acctest.ErrorRe(tc.want),
-				}},
-			})
+			testAccRun(t, []resource.TestStep{planErrorStep(
+				"resource \"ec2k8s_cloud_credential\" \"c\" {\n  name = \"c\"\n  region = \"us-west-2\"\n  "+tc.body+"\n}", tc.want)})
 		})
 	}
 }

@@ -82,7 +82,7 @@ resource "ec2k8s_cluster" "demo" {
 	}
 	ipsOf := map[string][]string{} // pool → private IPs
 	for _, i := range instances {
-		ipsOf[tagValue(i.Tags, provisioning.TagPool)] = append(ipsOf[tagValue(i.Tags, provisioning.TagPool)], aws.ToString(i.PrivateIpAddress))
+		ipsOf[acctest.TagValue(i.Tags, provisioning.TagPool)] = append(ipsOf[acctest.TagValue(i.Tags, provisioning.TagPool)], aws.ToString(i.PrivateIpAddress))
 	}
 	confDir := "/etc/rancher/" + dist
 	port := map[string]string{"rke2": "9345", "k3s": "6443"}[dist]
@@ -93,7 +93,7 @@ resource "ec2k8s_cluster" "demo" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pool, id := tagValue(inst.Tags, provisioning.TagPool), aws.ToString(inst.InstanceId)
+			pool, id := acctest.TagValue(inst.Tags, provisioning.TagPool), aws.ToString(inst.InstanceId)
 			r := nodesandbox.Boot(t, nodesandbox.Node{UserData: userData(t, moto, id), Metadata: nodesandbox.Metadata{
 				InstanceID: id, AMILaunchIndex: int(aws.ToInt32(inst.AmiLaunchIndex)), LocalIPv4: aws.ToString(inst.PrivateIpAddress),
 				PublicIPv4: aws.ToString(inst.PublicIpAddress), AvailabilityZone: aws.ToString(inst.Placement.AvailabilityZone)}})
@@ -101,7 +101,7 @@ resource "ec2k8s_cluster" "demo" {
 				t.Errorf("%s (%s): cloud-init %s\n%s", id, pool, r.Summary(), r.OutputLog)
 				return
 			}
-			if name := tagValue(inst.Tags, provisioning.TagName); r.Hostname != name {
+			if name := acctest.TagValue(inst.Tags, provisioning.TagName); r.Hostname != name {
 				t.Errorf("%s booted as %q; EC2 names it %q", id, r.Hostname, name)
 			}
 			conf, err := nodesandbox.MergedConfig(r, confDir)

@@ -24,9 +24,7 @@ func (r *clusterSyncResource) Create(ctx context.Context, req resource.CreateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultSyncTimeout)
-	resp.Diagnostics.Append(d...)
-	r.sync(ctx, timeout, plan, nil, &resp.State, &resp.Diagnostics)
+	r.sync(ctx, opTimeout(ctx, plan.Timeouts.Create, defaultSyncTimeout, &resp.Diagnostics), plan, nil, &resp.State, &resp.Diagnostics)
 }
 
 func (r *clusterSyncResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -36,9 +34,7 @@ func (r *clusterSyncResource) Update(ctx context.Context, req resource.UpdateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, defaultSyncTimeout)
-	resp.Diagnostics.Append(d...)
-	r.sync(ctx, timeout, plan, &state, &resp.State, &resp.Diagnostics)
+	r.sync(ctx, opTimeout(ctx, plan.Timeouts.Update, defaultSyncTimeout, &resp.Diagnostics), plan, &state, &resp.State, &resp.Diagnostics)
 }
 
 // Read keeps what the last apply saw: the sync is a wait and a set of credentials, and the

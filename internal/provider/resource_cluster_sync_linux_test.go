@@ -156,7 +156,7 @@ func apiFromInitNode(t *testing.T, moto *acctest.Moto, initNode string, nodes ..
 	t.Helper()
 	var initID string
 	for _, i := range clusterInstances(t, moto) {
-		if tagValue(i.Tags, provisioning.TagName) == initNode {
+		if acctest.TagValue(i.Tags, provisioning.TagName) == initNode {
 			initID = *i.InstanceId
 		}
 	}

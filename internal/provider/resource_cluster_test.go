@@ -150,28 +150,15 @@ func TestAccCluster_planErrors(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{
-					Config: clusterOnly(moto, tc.attrs), PlanOnly: true, ExpectError: acctest.ErrorRe(tc.want),
-				}},
-			})
+			testAccRun(t, []resource.TestStep{planErrorStep(clusterOnly(moto, tc.attrs), tc.want)})
 		})
 	}
 	t.Run("cluster name", func(t *testing.T) {
-		resource.Test(t, resource.TestCase{
-			PreCheck:                 func() { acctest.PreCheck(t) },
-			ProtoV6ProviderFactories: testAccProviders,
-			Steps: []resource.TestStep{{
-				Config: acctest.ProviderConfig(moto) + acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) +
-					`resource "ec2k8s_cluster" "bad" {
+		testAccRun(t, []resource.TestStep{planErrorStep(acctest.ProviderConfig(moto)+
+			acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey)+`resource "ec2k8s_cluster" "bad" {
   name             = "Demo_Cluster"
   cloud_credential = ec2k8s_cloud_credential.aws
-}`,
-				PlanOnly: true, ExpectError: acctest.ErrorRe(`"Demo_Cluster" is not a cluster name`),
-			}},
-		})
+}`, `"Demo_Cluster" is not a cluster name`)})
 	})
 }
 

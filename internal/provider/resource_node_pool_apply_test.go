@@ -96,7 +96,7 @@ func TestAccNodePool_sshKey(t *testing.T) {
 	launchedWith := func(name string) resource.TestCheckFunc {
 		return func(*terraform.State) error {
 			for _, i := range liveInstances(t, moto, "workers") {
-				if tagValue(i.Tags, provisioning.TagName) == "demo-workers-3" && aws.ToString(i.KeyName) != name {
+				if acctest.TagValue(i.Tags, provisioning.TagName) == "demo-workers-3" && aws.ToString(i.KeyName) != name {
 					return fmt.Errorf("the new node was launched with key pair %q; want %q", aws.ToString(i.KeyName), name)
 				}
 			}
@@ -297,5 +297,5 @@ func instancePool(m *acctest.Moto, id string) string {
 	if err != nil || len(out.Reservations) == 0 {
 		return ""
 	}
-	return tagValue(out.Reservations[0].Instances[0].Tags, provisioning.TagPool)
+	return acctest.TagValue(out.Reservations[0].Instances[0].Tags, provisioning.TagPool)
 }

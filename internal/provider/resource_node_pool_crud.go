@@ -23,11 +23,7 @@ func (r *nodePoolResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultCreateTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	r.apply(ctx, &plan, 0, opCreate, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, opTimeout(ctx, plan.Timeouts.Create, defaultCreateTimeout, &resp.Diagnostics), &plan, 0, opCreate, &resp.State, &resp.Diagnostics)
 }
 
 func (r *nodePoolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -37,11 +33,7 @@ func (r *nodePoolResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	r.apply(ctx, &plan, int(state.NextIndex.ValueInt64()), opUpdate, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, opTimeout(ctx, plan.Timeouts.Update, defaultUpdateTimeout, &resp.Diagnostics), &plan, int(state.NextIndex.ValueInt64()), opUpdate, &resp.State, &resp.Diagnostics)
 }
 
 const (
@@ -49,7 +41,7 @@ const (
 	opUpdate = "update"
 )
 
-// apply makes EC2 match the plan, starting from what EC2 has (which also adopts, as they are,
+// apply makes EC2 match the plan within timeout, starting from what EC2 has (which also adopts, as they are,
 // the nodes of an earlier run that was killed before it recorded them).
 //
 // GOTCHA: Terraform taints a resource whose Create ends in an error, and destroys every node of
@@ -57,7 +49,9 @@ const (
 // that times out, say) records them and ends with a warning; only a Create that launched nothing
 // is an error. The recorded quantity and spec are the plan's (Terraform requires it of a
 // successful Create); the next refresh reads the pool from EC2 and shows the gap as drift.
-func (r *nodePoolResource) apply(ctx context.Context, plan *nodePoolModel, nextIndex int, op string, state *tfsdk.State, diags *diag.Diagnostics) {
+func (r *nodePoolResource) apply(ctx context.Context, timeout time.Duration, plan *nodePoolModel, nextIndex int, op string, state *tfsdk.State, diags *diag.Diagnostics) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	_, unknown, d := plan.fillDerived(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
@@ -194,9 +188,7 @@ func (r *nodePoolResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, defaultDeleteTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, opTimeout(ctx, m.Timeouts.Delete, defaultDeleteTimeout, &resp.Diagnostics))
 	defer cancel()
 	_, cluster, name, err := parsePoolID(m.ID.ValueString())
 	if err != nil {

@@ -30,28 +30,24 @@ func TestAccNodePool_underEmittedPolicy(t *testing.T) {
 	m := acctest.StartIAMMoto(t)
 	key, secret := m.UserWithPolicy(t, "provisioner", acctest.ProvisioningPolicy(t))
 	fill := map[string]string{"REGION": "us-west-2", "AWS_ACCOUNT_ID": acctest.AccountID}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{
-			{
-				Config: iamClusterConfig(m.Moto, key, secret, 2),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(2)),
-					// The user holds what the data source prints: the seed's basic policy.
-					statecheck.ExpectKnownValue("data.ec2k8s_iam_policy.provisioner", tfjsonpath.New("json"),
-						acctest.PolicyEquivalentTo(t, acctest.SeedPolicy(t, "basic.json", fill))),
-				},
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+	testAccRun(t, []resource.TestStep{
+		{
+			Config: iamClusterConfig(m.Moto, key, secret, 2),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(2)),
+				// The user holds what the data source prints: the seed's basic policy.
+				statecheck.ExpectKnownValue("data.ec2k8s_iam_policy.provisioner", tfjsonpath.New("json"),
+					acctest.PolicyEquivalentTo(t, acctest.SeedPolicy(t, "basic.json", fill))),
 			},
-			{
-				Config:           iamClusterConfig(m.Moto, key, secret, 3),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-			},
-			{
-				Config:           iamClusterConfig(m.Moto, key, secret, 1),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		},
+		{
+			Config:           iamClusterConfig(m.Moto, key, secret, 3),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		},
+		{
+			Config:           iamClusterConfig(m.Moto, key, secret, 1),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 		},
 	})
 }
@@ -60,12 +56,8 @@ func TestAccNodePool_underEmittedPolicy(t *testing.T) {
 func TestAccNodePool_missingPermission(t *testing.T) {
 	m := acctest.StartIAMMoto(t)
 	key, secret := m.UserWithPolicy(t, "no-run", acctest.ProvisioningPolicy(t, "ec2:RunInstances"))
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config:      iamClusterConfig(m.Moto, key, secret, 2),
-			ExpectError: acctest.ErrorRe("is not authorized to perform: ec2:RunInstances"),
-		}},
-	})
+	testAccRun(t, []resource.TestStep{{
+		Config:      iamClusterConfig(m.Moto, key, secret, 2),
+		ExpectError: acctest.ErrorRe("is not authorized to perform: ec2:RunInstances"),
+	}})
 }

@@ -70,7 +70,7 @@ resource "ec2k8s_cluster" "demo" {
 	// The API, from the init node's files; kubelet stand-ins register the three nodes.
 	ids := map[string]string{} // node name → instance ID
 	for _, i := range clusterInstances(t, moto) {
-		ids[tagValue(i.Tags, provisioning.TagName)] = *i.InstanceId
+		ids[acctest.TagValue(i.Tags, provisioning.TagName)] = *i.InstanceId
 	}
 	kube := apiFromInitNode(t, moto, "demo-etcd-1", "demo-etcd-1", "demo-etcd-2", "demo-etcd-3")
 	admin := kube.Clientset(t, kube.Admin)

@@ -103,7 +103,7 @@ func checkPoolsGone(m *acctest.Moto) func(*terraform.State) error {
 		}
 		for _, r := range out.Reservations {
 			for _, i := range r.Instances {
-				return fmt.Errorf("instance %s (%s) of cluster demo is still %s", aws.ToString(i.InstanceId), tagValue(i.Tags, provisioning.TagPool), i.State.Name)
+				return fmt.Errorf("instance %s (%s) of cluster demo is still %s", aws.ToString(i.InstanceId), acctest.TagValue(i.Tags, provisioning.TagPool), i.State.Name)
 			}
 		}
 		kp, err := c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{})
@@ -131,9 +131,9 @@ func checkNames(t *testing.T, m *acctest.Moto) resource.TestCheckFunc {
 		seen := map[string]string{}
 		for _, r := range out.Reservations {
 			for _, i := range r.Instances {
-				base, _ := strconv.Atoi(tagValue(i.Tags, provisioning.TagIndexBase))
-				want := fmt.Sprintf("%s%d", tagValue(i.Tags, provisioning.TagHostnamePrefix), base+int(aws.ToInt32(i.AmiLaunchIndex)))
-				name := tagValue(i.Tags, provisioning.TagName)
+				base, _ := strconv.Atoi(acctest.TagValue(i.Tags, provisioning.TagIndexBase))
+				want := fmt.Sprintf("%s%d", acctest.TagValue(i.Tags, provisioning.TagHostnamePrefix), base+int(aws.ToInt32(i.AmiLaunchIndex)))
+				name := acctest.TagValue(i.Tags, provisioning.TagName)
 				if name != want {
 					return fmt.Errorf("instance %s is named %q; want its node name %q", aws.ToString(i.InstanceId), name, want)
 				}
@@ -149,15 +149,6 @@ func checkNames(t *testing.T, m *acctest.Moto) resource.TestCheckFunc {
 		t.Logf("%d instances, each named after its node", len(seen))
 		return nil
 	}
-}
-
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
 }
 
 // poolDef is one pool of a topology under test.
@@ -443,13 +434,7 @@ func TestAccNodePool_planErrors(t *testing.T) {
 		"bad prefix":     {strings.Replace(poolHCL("workers", 1, "worker"), `"demo-workers-"`, `"demo.workers"`, 1), `"demo.workers" is not a hostname prefix`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{
-					Config: clusterConfig(moto, "", tc.pool), PlanOnly: true, ExpectError: acctest.ErrorRe(tc.want),
-				}},
-			})
+			testAccRun(t, []resource.TestStep{planErrorStep(clusterConfig(moto, "", tc.pool), tc.want)})
 		})
 	}
 }

@@ -134,50 +134,30 @@ func TestAccNodeTemplate_lifecycle(t *testing.T) {
 // TestAccNodeTemplate_importBlock imports a template by name and lets the apply fill it in.
 func TestAccNodeTemplate_importBlock(t *testing.T) {
 	moto := acctest.SharedMoto(t)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, "") + `
-import {
-  to = ec2k8s_node_template.ubuntu
-  id = "ubuntu"
-}
-`,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodeTemplateAddr, plancheck.ResourceActionUpdate)},
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64)),
-			},
-		}},
-	})
+	config := templateConfig(moto, acctest.AccessKey, acctest.SecretKey, "")
+	testAccRun(t, []resource.TestStep{importBlockApplyStep(config, nodeTemplateAddr, "ubuntu",
+		statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64)))})
 }
 
 // TestAccNodeTemplate_keepsAMI shows the resolved AMI is kept when an unrelated setting
 // changes, even when a newer image appears meanwhile.
 func TestAccNodeTemplate_keepsAMI(t *testing.T) {
 	moto := acctest.SharedMoto(t)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{
-			{
-				Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, `ami = "`+acctest.UbuntuNobleAMD64Old+`"`),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
-				},
+	testAccRun(t, []resource.TestStep{
+		{
+			Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, `ami = "`+acctest.UbuntuNobleAMD64Old+`"`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
 			},
-			{
-				// Dropping ami from the configuration keeps the image in use.
-				Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, `root_size = 40`),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
-					},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+		},
+		{
+			// Dropping ami from the configuration keeps the image in use.
+			Config: templateConfig(moto, acctest.AccessKey, acctest.SecretKey, `root_size = 40`),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.StringExact(acctest.UbuntuNobleAMD64Old)),
 				},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 		},
 	})
@@ -266,15 +246,7 @@ func TestAccNodeTemplate_planErrors(t *testing.T) {
 		"user data size":         {`user_data = "` + strings.Repeat("x", 9000) + `"`, `extra user data is 9000 bytes`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{
-					Config:      templateConfig(moto, acctest.AccessKey, acctest.SecretKey, tc.attrs),
-					PlanOnly:    true,
-					ExpectError: acctest.ErrorRe(tc.want),
-				}},
-			})
+			testAccRun(t, []resource.TestStep{planErrorStep(templateConfig(moto, acctest.AccessKey, acctest.SecretKey, tc.attrs), tc.want)})
 		})
 	}
 }
@@ -296,16 +268,12 @@ func TestAccNodeTemplate_logsNoSecret(t *testing.T) {
 	t.Setenv("TF_ACC_LOG_PATH", logFile)
 	t.Setenv("TF_LOG", "TRACE")
 	const secret = "ec2k8s-SECRET-that-must-never-be-logged"
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: templateConfig(moto, rotatedKey, secret, ""),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.NotNull()),
-			},
-		}},
-	})
+	testAccRun(t, []resource.TestStep{{
+		Config: templateConfig(moto, rotatedKey, secret, ""),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(nodeTemplateAddr, tfjsonpath.New("ami"), knownvalue.NotNull()),
+		},
+	}})
 	log := acctest.ReadFile(t, logFile)
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`\[INFO\] +ec2k8s: validated cloud credential:.*auth="access key AKIA…D000"`),
