@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -191,7 +192,7 @@ func TestWholeMapCheck(t *testing.T) {
 			seen = nil
 			var r validator.MapResponse
 			c.ValidateMap(ctx, validator.MapRequest{Path: path.Root("tags"), ConfigValue: tc.value}, &r)
-			if fmt.Sprint(seen) != fmt.Sprint(tc.wantSeen) {
+			if !reflect.DeepEqual(seen, tc.wantSeen) {
 				t.Errorf("the check saw %v; want %v", seen, tc.wantSeen)
 			}
 			wantDiags(t, r.Diagnostics, path.Root("tags"), tc.want)

@@ -40,6 +40,7 @@ func TestAccCluster_lifecycle(t *testing.T) {
 	// names the configuration to import into.
 	imported := importBlockStep(clusterAddr, "demo",
 		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("id"), knownvalue.StringExact("demo")),
+		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("name"), knownvalue.StringExact("demo")),
 		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("kubernetes_version"), knownvalue.StringExact("v1.33.6+rke2r1")),
 		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("secrets"), knownvalue.Null()),
 		plancheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("cluster_ca_certificate"), knownvalue.Null()))
