@@ -75,8 +75,19 @@ resource "ec2k8s_cluster_sync" "demo" {
 	if s["state"] != "active" || s["api_server_url"] != kube.URL || !strings.HasPrefix(fmt.Sprint(s["kubernetes_version"]), "v1.34.") {
 		t.Errorf("sync state %v, api_server_url %v, version %v", s["state"], s["api_server_url"], s["kubernetes_version"])
 	}
-	if got := fmt.Sprint(s["nodes"]); !strings.Contains(got, "demo-workers-2") || !strings.Contains(got, "ready:true") {
-		t.Errorf("sync nodes %s", got)
+	// Every node of every pool, Ready, with its pool, roles and the kubelet version it reports.
+	wantNodes := map[string]string{"demo-etcd-1": "etcd [etcd]", "demo-etcd-2": "etcd [etcd]", "demo-etcd-3": "etcd [etcd]",
+		"demo-cp-1": "cp [controlplane]", "demo-cp-2": "cp [controlplane]", "demo-workers-1": "workers [worker]", "demo-workers-2": "workers [worker]"}
+	nodes, _ := s["nodes"].([]any)
+	if len(nodes) != len(wantNodes) {
+		t.Errorf("sync nodes: %d, want %d: %v", len(nodes), len(wantNodes), s["nodes"])
+	}
+	for _, n := range nodes {
+		n, _ := n.(map[string]any)
+		name := fmt.Sprint(n["name"])
+		if got := fmt.Sprintf("%v %v", n["pool"], n["roles"]); got != wantNodes[name] || n["ready"] != true || !strings.HasPrefix(fmt.Sprint(n["kubelet_version"]), "v") {
+			t.Errorf("sync node %s: pool and roles %q (want %q), ready %v, kubelet %v", name, got, wantNodes[name], n["ready"], n["kubelet_version"])
+		}
 	}
 	// Nothing changed: the plan is empty (certificates are kept, not issued again).
 	for _, rc := range cli.PlanJSON().ResourceChanges {
