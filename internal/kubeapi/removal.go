@@ -37,6 +37,26 @@ func (c *Client) Registered(ctx context.Context, name string) (bool, error) {
 	return true, nil
 }
 
+// TakeOut readies a node to leave before its instance goes: cordoned, drained and, when etcd, its
+// etcd member removed by the distribution's controller. A node that never registered has nothing
+// to drain and no member to ask for.
+func (c *Client) TakeOut(ctx context.Context, name, distribution string, etcd bool) error {
+	registered, err := c.Registered(ctx, name)
+	if err != nil || !registered {
+		return err
+	}
+	if err := c.Cordon(ctx, name); err != nil {
+		return err
+	}
+	if err := c.Drain(ctx, name); err != nil {
+		return err
+	}
+	if etcd {
+		return c.RemoveEtcdMember(ctx, name, distribution)
+	}
+	return nil
+}
+
 // Cordon marks a node unschedulable.
 func (c *Client) Cordon(ctx context.Context, name string) error {
 	_, err := c.cs.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"unschedulable":true}}`), metav1.PatchOptions{})

@@ -98,13 +98,11 @@ func (m clusterSyncModel) cluster(ctx context.Context) (c clusterModel, ok bool,
 
 // syncPool is a pool as the sync sees it: its roles, node names and API addresses.
 type syncPool struct {
-	name             string
-	roles            []string
-	names            []string
-	notRunning       []string // nodes whose instance the pool last saw in another state
-	controlPlane     bool
-	firstAddress     string // the lowest-numbered node's address users reach the API by
-	privateAddresses bool
+	name         string
+	roles        []string
+	names        []string
+	notRunning   []string // nodes whose instance the pool last saw in another state
+	firstAddress string   // the lowest-numbered node's address users reach the API by
 }
 
 // pools decodes the pools the sync receives.
@@ -113,16 +111,17 @@ func (m clusterSyncModel) pools(ctx context.Context) ([]syncPool, diag.Diagnosti
 	diags := m.NodePools.ElementsAs(ctx, &pools, false)
 	var out []syncPool
 	for _, p := range pools {
-		sp := syncPool{name: p.Name.ValueString(), controlPlane: p.ControlPlane.ValueBool()}
+		sp := syncPool{name: p.Name.ValueString()}
 		for role, on := range map[string]bool{"etcd": p.Etcd.ValueBool(), "controlplane": p.ControlPlane.ValueBool(), "worker": p.Worker.ValueBool()} {
 			if on {
 				sp.roles = append(sp.roles, role)
 			}
 		}
 		slices.Sort(sp.roles)
+		private := false
 		if !p.NodeTemplate.IsNull() && !p.NodeTemplate.IsUnknown() {
 			if v, ok := p.NodeTemplate.Attributes()["use_private_address"].(types.Bool); ok {
-				sp.privateAddresses = v.ValueBool()
+				private = v.ValueBool()
 			}
 		}
 		var nodes []syncPoolNodeModel
@@ -138,7 +137,7 @@ func (m clusterSyncModel) pools(ctx context.Context) ([]syncPool, diag.Diagnosti
 			if lowest < 0 || n.Index.ValueInt64() < lowest {
 				lowest = n.Index.ValueInt64()
 				sp.firstAddress = n.PublicIP.ValueString()
-				if sp.privateAddresses || sp.firstAddress == "" {
+				if private || sp.firstAddress == "" {
 					sp.firstAddress = n.PrivateIP.ValueString()
 				}
 			}
@@ -161,7 +160,7 @@ func (m clusterSyncModel) apiServerURL(ctx context.Context) (string, bool, diag.
 	pools, d := m.pools(ctx)
 	diags.Append(d...)
 	for _, p := range pools {
-		if p.controlPlane && p.firstAddress != "" {
+		if slices.Contains(p.roles, "controlplane") && p.firstAddress != "" {
 			return "https://" + net.JoinHostPort(p.firstAddress, "6443"), true, diags
 		}
 	}

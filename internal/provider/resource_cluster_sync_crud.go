@@ -97,6 +97,13 @@ func (r *clusterSyncResource) sync(ctx context.Context, timeout time.Duration, p
 			fmt.Sprintf("As their node pools last saw them: %s. Apply the pools again (they repair their nodes), then the sync.", strings.Join(notRunning, ", ")))
 		return
 	}
+	// Unknown members at apply would read as none and take every member's bindings away.
+	members, known := plan.members(ctx)
+	if !known {
+		diags.AddError("The cluster's members are unknown at apply",
+			fmt.Sprintf("The members of cluster %s cannot be read while applying the sync. This is a bug in the provider; please report it.", c.Name.ValueString()))
+		return
+	}
 	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	status, err := client.WaitActive(waitCtx, expected)
@@ -104,7 +111,6 @@ func (r *clusterSyncResource) sync(ctx context.Context, timeout time.Duration, p
 		diags.AddError("The cluster did not become Active", fmt.Sprintf("Waited %s at %s: %v", timeout, url, err))
 		return
 	}
-	members, _ := plan.members(ctx)
 	if err := client.ApplyMembers(ctx, members, kubeapi.DefaultNamespaces); err != nil {
 		diags.AddError("Cannot apply the cluster's members", err.Error())
 		return

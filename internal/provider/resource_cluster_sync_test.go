@@ -164,9 +164,9 @@ func TestClusterSyncModel_pools(t *testing.T) {
 		t.Fatal(diags)
 	}
 	got := fmt.Sprintf("%+v", pools)
-	want := "[{name:servers roles:[controlplane etcd] names:[demo-2 demo-1] notRunning:[] controlPlane:true firstAddress:54.0.0.1 privateAddresses:false} " +
-		"{name:private roles:[controlplane etcd] names:[demo-1] notRunning:[] controlPlane:true firstAddress:10.0.1.1 privateAddresses:true} " +
-		"{name:workers roles:[worker] names:[demo-4] notRunning:[demo-4 (pending)] controlPlane:false firstAddress:10.0.2.4 privateAddresses:false}]"
+	want := "[{name:servers roles:[controlplane etcd] names:[demo-2 demo-1] notRunning:[] firstAddress:54.0.0.1} " +
+		"{name:private roles:[controlplane etcd] names:[demo-1] notRunning:[] firstAddress:10.0.1.1} " +
+		"{name:workers roles:[worker] names:[demo-4] notRunning:[demo-4 (pending)] firstAddress:10.0.2.4}]"
 	if got != want {
 		t.Errorf("pools\n got %s\nwant %s", got, want)
 	}

@@ -42,9 +42,8 @@ func clusterAPI(ctx context.Context, c clusterModel) *kubeapi.Client {
 	return api
 }
 
-// apiRemover takes nodes out of the cluster through its API before their instances go:
-// cordon, drain, the etcd member removed by the distribution's controller; after, the Node
-// object deleted.
+// apiRemover takes nodes out of the cluster through its API (kubeapi) before their instances go;
+// after, it deletes their Node objects.
 type apiRemover struct {
 	api          *kubeapi.Client
 	distribution string
@@ -53,20 +52,7 @@ type apiRemover struct {
 var _ provisioning.Remover = apiRemover{}
 
 func (r apiRemover) Prepare(ctx context.Context, n provisioning.Node, etcd bool) error {
-	registered, err := r.api.Registered(ctx, n.Hostname)
-	if err != nil || !registered {
-		return err // a node that never registered has nothing to drain, and no member to ask for
-	}
-	if err := r.api.Cordon(ctx, n.Hostname); err != nil {
-		return err
-	}
-	if err := r.api.Drain(ctx, n.Hostname); err != nil {
-		return err
-	}
-	if etcd {
-		return r.api.RemoveEtcdMember(ctx, n.Hostname, r.distribution)
-	}
-	return nil
+	return r.api.TakeOut(ctx, n.Hostname, r.distribution, etcd)
 }
 
 func (r apiRemover) Forget(ctx context.Context, n provisioning.Node) error {
