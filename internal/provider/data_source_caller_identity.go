@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -59,24 +57,18 @@ func (d *callerIdentityDataSource) Read(ctx context.Context, _ datasource.ReadRe
 		addNotConfigured(&resp.Diagnostics)
 		return
 	}
-	cfg, err := d.data.aws.Config(ctx, awsclient.Credentials{})
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot load AWS configuration",
-			"Check the AWS_* environment variables and the shared config files.\n\n"+err.Error())
-		return
-	}
-	out, err := d.data.aws.STS(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	id, err := d.data.aws.Identity(ctx, awsclient.Credentials{})
 	if err != nil {
 		resp.Diagnostics.AddError("STS GetCallerIdentity failed",
 			"The default credential chain found no working AWS identity. Set AWS_ACCESS_KEY_ID and "+
-				"AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, and check endpoints.sts.\n\n"+err.Error())
+				"AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, check the shared config files, and check endpoints.sts.\n\n"+err.Error())
 		return
 	}
 	m := callerIdentityModel{
-		ID:        types.StringValue(aws.ToString(out.Account)),
-		AccountID: types.StringValue(aws.ToString(out.Account)),
-		ARN:       types.StringValue(aws.ToString(out.Arn)),
-		UserID:    types.StringValue(aws.ToString(out.UserId)),
+		ID:        types.StringValue(id.AccountID),
+		AccountID: types.StringValue(id.AccountID),
+		ARN:       types.StringValue(id.ARN),
+		UserID:    types.StringValue(id.UserID),
 	}
 	tflog.Info(ctx, "resolved caller identity", map[string]any{"account_id": m.AccountID.ValueString(), "arn": m.ARN.ValueString()})
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)

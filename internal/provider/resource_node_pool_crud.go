@@ -52,7 +52,7 @@ const (
 func (r *nodePoolResource) apply(ctx context.Context, timeout time.Duration, plan *nodePoolModel, nextIndex int, op string, state *tfsdk.State, diags *diag.Diagnostics) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, unknown, d := plan.fillDerived(ctx)
+	spec, unknown, d := plan.fillDerived(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
 		return
@@ -68,7 +68,7 @@ func (r *nodePoolResource) apply(ctx context.Context, timeout time.Duration, pla
 		return
 	}
 	plan.NextIndex = types.Int64Value(int64(nextIndex))
-	pool, d := domainPool(ctx, *plan)
+	pool, d := domainPool(ctx, *plan, spec)
 	diags.Append(d...)
 	if diags.HasError() {
 		return

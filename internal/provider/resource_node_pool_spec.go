@@ -251,16 +251,12 @@ func groupSettings(ctx context.Context, t nodeTemplateModel) (provisioning.Group
 	return g, r.diags
 }
 
-// domainPool builds the provisioning client's Pool from a fully known plan.
-func domainPool(ctx context.Context, p nodePoolModel) (provisioning.Pool, diag.Diagnostics) {
+// domainPool builds the provisioning client's Pool from a fully known plan and its spec, which
+// fillDerived made from that plan with nothing unknown.
+func domainPool(ctx context.Context, p nodePoolModel, spec provisioning.NodeSpec) (provisioning.Pool, diag.Diagnostics) {
 	t, _, diags := p.template(ctx)
 	c, _, d := p.cluster(ctx)
 	diags.Append(d...)
-	spec, unknown, d := nodeSpec(ctx, p, t, c)
-	diags.Append(d...)
-	if len(unknown) > 0 {
-		diags.AddError("Node pool inputs unknown at apply", fmt.Sprintf("%v are still unknown while applying the pool. This is a bug in the provider; please report it.", unknown))
-	}
 	groups, d := groupSettings(ctx, t)
 	diags.Append(d...)
 	var pki *bootstrap.PKI

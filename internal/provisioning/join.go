@@ -62,8 +62,9 @@ func (c *Client) clusterServers(ctx context.Context, cluster string) ([]server, 
 // they are unsupported.
 var initLocks sync.Map
 
-func lockCluster(cluster string) func() {
-	m, _ := initLocks.LoadOrStore(cluster, &sync.Mutex{})
+// lockCluster takes cluster's lock in locks (initLocks, etcdRemovals) and returns its unlock.
+func lockCluster(locks *sync.Map, cluster string) func() {
+	m, _ := locks.LoadOrStore(cluster, &sync.Mutex{})
 	mu := m.(*sync.Mutex)
 	mu.Lock()
 	return mu.Unlock
@@ -183,7 +184,7 @@ func (c *Client) launchNodes(ctx context.Context, p Pool, hash string, sgIDs []s
 // server yet; nil if it has one. It holds the cluster's lock until the node runs, so that the
 // next etcd launch finds it.
 func (c *Client) startCluster(ctx context.Context, p Pool, hash string, sgIDs []string, indexBase int) (*Node, error) {
-	unlock := lockCluster(p.Cluster)
+	unlock := lockCluster(&initLocks, p.Cluster)
 	defer unlock()
 	servers, err := c.clusterServers(ctx, p.Cluster)
 	if err != nil {
@@ -291,10 +292,7 @@ func (c *Client) retire(ctx context.Context, p Pool, nodes []Node) error {
 
 func (c *Client) retireOne(ctx context.Context, p Pool, n Node, etcd bool) error {
 	if etcd {
-		m, _ := etcdRemovals.LoadOrStore(p.Cluster, &sync.Mutex{})
-		mu := m.(*sync.Mutex)
-		mu.Lock()
-		defer mu.Unlock()
+		defer lockCluster(&etcdRemovals, p.Cluster)()
 	}
 	c.progress("taking the node out of the cluster", map[string]any{"pool": p.ID(), "node": n.Hostname, "etcd": etcd})
 	if err := p.Remover.Prepare(ctx, n, etcd); err != nil {
