@@ -97,6 +97,17 @@ func NeedsRenewal(certPEM string, now time.Time) bool {
 	return err != nil || notAfter.Sub(now) < ClientCertRenewal
 }
 
+// SignedClientCert says whether certPEM was issued by this cluster's client CA: a certificate of
+// an earlier cluster under the same name is not, and its API server would refuse it.
+func (p *PKI) SignedClientCert(certPEM string) bool {
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return false
+	}
+	ca, err := parseCert(p.ClientCA.Cert)
+	return err == nil && cert.CheckSignatureFrom(ca) == nil
+}
+
 // Kubeconfig is a kubeconfig for one user of the cluster: the API server at server, trusted by
 // the cluster's server CA bundle, with the user's client certificate.
 func Kubeconfig(cluster, server, caBundle, user string, cert ClientCert) (string, error) {

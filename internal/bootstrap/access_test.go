@@ -76,6 +76,39 @@ func TestNeedsRenewal(t *testing.T) {
 	}
 }
 
+// TestSignedClientCert: a certificate of this cluster's client CA is recognised; one of an
+// earlier cluster under the same name (a new PKI), or of another CA of the set, is not.
+func TestSignedClientCert(t *testing.T) {
+	p := testPKI(t)
+	c, err := p.IssueClientCert(rand.Reader, pkiNow, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier, err := NewPKI(rand.Reader, pkiNow, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := earlier.IssueClientCert(rand.Reader, pkiNow, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cert string
+		want bool
+	}{
+		{"this cluster's", c.Cert, true},
+		{"an earlier cluster's", old.Cert, false},
+		{"the server CA itself", p.ServerCA.Cert, false},
+		{"missing", "", false},
+		{"garbage", "not a certificate", false},
+	} {
+		if got := p.SignedClientCert(tc.cert); got != tc.want {
+			t.Errorf("%s: SignedClientCert = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestKubeconfig: what client-go reads back from the kubeconfig is the server, the CA bundle and
 // the user's certificate.
 func TestKubeconfig(t *testing.T) {

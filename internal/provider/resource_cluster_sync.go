@@ -96,6 +96,27 @@ func (m clusterSyncModel) cluster(ctx context.Context) (c clusterModel, ok bool,
 	return c, !diags.HasError(), diags
 }
 
+// clusterPKI reads the cluster's CA set from its secrets: known false when they are unknown (the
+// cluster is being created or replaced), a nil PKI when there are none (an imported cluster) or
+// they cannot be read (the apply says why).
+func (m clusterSyncModel) clusterPKI(ctx context.Context) (pki *bootstrap.PKI, known bool) {
+	if m.Cluster.IsUnknown() {
+		return nil, false
+	}
+	secrets, ok := m.Cluster.Attributes()["secrets"].(types.String)
+	if !ok || secrets.IsNull() {
+		return nil, true
+	}
+	if secrets.IsUnknown() {
+		return nil, false
+	}
+	p, err := bootstrap.DecodePKI(secrets.ValueString())
+	if err != nil {
+		return nil, true
+	}
+	return p, true
+}
+
 // syncPool is a pool as the sync sees it: its roles, node names and API addresses.
 type syncPool struct {
 	name         string

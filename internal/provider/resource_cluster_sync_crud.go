@@ -73,7 +73,7 @@ func (r *clusterSyncResource) sync(ctx context.Context, timeout time.Duration, p
 	}
 	now := time.Now()
 	admin := bootstrap.ClientCert{}
-	if prior != nil && !bootstrap.NeedsRenewal(prior.ClientCertificate.ValueString(), now) {
+	if prior != nil && keepCert(prior.ClientCertificate.ValueString(), now, pki) {
 		admin = bootstrap.ClientCert{Cert: prior.ClientCertificate.ValueString(), Key: prior.ClientKey.ValueString()}
 	} else if admin, err = pki.IssueClientCert(rand.Reader, now, bootstrap.AdminUser, bootstrap.AdminGroup); err != nil {
 		diags.AddError("Cannot issue the admin client certificate", err.Error())
@@ -129,7 +129,7 @@ func (r *clusterSyncResource) sync(ctx context.Context, timeout time.Duration, p
 	for _, m := range members {
 		cert := bootstrap.ClientCert{}
 		if prior != nil {
-			if old, ok := prior.MemberCertificates.Elements()[m.Name].(types.String); ok && !bootstrap.NeedsRenewal(old.ValueString(), now) {
+			if old, ok := prior.MemberCertificates.Elements()[m.Name].(types.String); ok && keepCert(old.ValueString(), now, pki) {
 				if key, ok := prior.MemberKubeconfigs.Elements()[m.Name].(types.String); ok {
 					cert = memberCertFromKubeconfig(old.ValueString(), key.ValueString())
 				}

@@ -33,9 +33,17 @@ func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 	members, known := plan.members(ctx)
-	renewAdmin, renewMembers := certRenewals(state.ClientCertificate.ValueString(), state.MemberCertificates.Elements(), members, known, time.Now())
+	pki, caKnown := plan.clusterPKI(ctx)
+	renewAdmin, renewMembers := certRenewals(state.ClientCertificate.ValueString(), state.MemberCertificates.Elements(), members, known, time.Now(), pki, caKnown)
 	if renewAdmin {
 		plan.ClientCertificate, plan.ClientKey, plan.Kubeconfig = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+	}
+	// A cluster created again under the same name has a CA set of its own.
+	switch {
+	case !caKnown:
+		plan.ClusterCACertificate, plan.Kubeconfig = types.StringUnknown(), types.StringUnknown()
+	case pki != nil && pki.ServerCABundle() != state.ClusterCACertificate.ValueString():
+		plan.ClusterCACertificate, plan.Kubeconfig = types.StringValue(pki.ServerCABundle()), types.StringUnknown()
 	}
 	if url, ok, _ := plan.apiServerURL(ctx); ok {
 		plan.APIServerURL = types.StringValue(url)
@@ -59,7 +67,8 @@ func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.Modif
 	}
 	// An update reads the version the API reports again (an upgrade, or one made outside
 	// Terraform), so the plan cannot promise the old one; a plan with no update keeps it.
-	updates := changed || renewAdmin || renewMembers || !plan.APIServerURL.Equal(state.APIServerURL) || !plan.Timeouts.Equal(state.Timeouts)
+	updates := changed || renewAdmin || renewMembers || !plan.APIServerURL.Equal(state.APIServerURL) ||
+		!plan.ClusterCACertificate.Equal(state.ClusterCACertificate) || !plan.Timeouts.Equal(state.Timeouts)
 	if updates {
 		plan.KubernetesVersion = types.StringUnknown()
 	}
@@ -68,14 +77,25 @@ func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.Modif
 
 // certRenewals says which certificates an apply issues again: the admin's when under 30 days
 // remain; the members' when the member list is unknown or changed, or any member's certificate
-// is missing or under 30 days from its end.
-func certRenewals(admin string, current map[string]attr.Value, members []kubeapi.Member, known bool, now time.Time) (renewAdmin, renewMembers bool) {
+// is missing or under 30 days from its end. Every certificate is issued again when the cluster's
+// CA set is unknown at plan (the cluster is being replaced) or did not sign it (the cluster was
+// created again under the same name); pki is nil when the cluster has no CA keys in its state.
+func certRenewals(admin string, current map[string]attr.Value, members []kubeapi.Member, known bool, now time.Time, pki *bootstrap.PKI, caKnown bool) (renewAdmin, renewMembers bool) {
+	if !caKnown {
+		return true, true
+	}
 	renewMembers = !known || len(members) != len(current)
 	for _, m := range members {
 		cert, ok := current[m.Name].(types.String)
-		if !ok || bootstrap.NeedsRenewal(cert.ValueString(), now) {
+		if !ok || !keepCert(cert.ValueString(), now, pki) {
 			renewMembers = true
 		}
 	}
-	return bootstrap.NeedsRenewal(admin, now), renewMembers
+	return !keepCert(admin, now, pki), renewMembers
+}
+
+// keepCert says whether a client certificate already issued serves another apply: more than 30
+// days left, and signed by the cluster's client CA as it is now (pki nil: nothing to check it by).
+func keepCert(cert string, now time.Time, pki *bootstrap.PKI) bool {
+	return !bootstrap.NeedsRenewal(cert, now) && (pki == nil || pki.SignedClientCert(cert))
 }
