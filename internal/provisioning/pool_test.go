@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,11 @@ type poolFake struct {
 	// pending for as many more, as EC2's eventual consistency does right after a launch.
 	lag    int
 	hidden map[string]int
+	// tagBarrier holds each CreateTags (outside the lock) until that many are in flight, or 200 ms
+	// passed: calls the client has already started overlap whatever the scheduling; tagging and
+	// maxTagging count the calls in flight at once, and the most seen.
+	tagBarrier          int32
+	tagging, maxTagging atomic.Int32
 }
 
 func newPoolFake() *poolFake {
@@ -142,6 +148,13 @@ func (f *poolFake) DescribeInstances(_ context.Context, in *ec2.DescribeInstance
 }
 
 func (f *poolFake) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	now := f.tagging.Add(1)
+	defer f.tagging.Add(-1)
+	for seen := f.maxTagging.Load(); now > seen && !f.maxTagging.CompareAndSwap(seen, now); seen = f.maxTagging.Load() {
+	}
+	for deadline := time.Now().Add(200 * time.Millisecond); f.tagging.Load() < f.tagBarrier && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	f.mu.Lock() // the client names nodes concurrently
 	defer f.mu.Unlock()
 	f.calls["CreateTags"]++
@@ -384,6 +397,23 @@ func TestReconcile_renamesWithoutReplacing(t *testing.T) {
 	}
 	if len(f.journal) != 0 || f.calls["CreateTags"] != 1 {
 		t.Errorf("journal %q, %d CreateTags; want no launch or termination and one CreateTags", f.journal, f.calls["CreateTags"])
+	}
+}
+
+// TestReconcile_namingIsBounded: a launch of many nodes names them concurrently, never with more
+// CreateTags calls in flight than the client's bound (EC2 throttles bursts of mutating calls).
+func TestReconcile_namingIsBounded(t *testing.T) {
+	for _, bound := range []int{2, 4} {
+		f := newPoolFake()
+		f.tagBarrier = int32(bound) + 1 // one more than allowed: reached only by a client that exceeds its bound
+		c := &Client{EC2: f, Poll: time.Millisecond, Concurrency: bound}
+		nodes, _ := reconcile(t, c, testPool(12, "v1"), nil)
+		if len(nodes) != 12 || f.calls["CreateTags"] != 12 {
+			t.Fatalf("bound %d: %d nodes, %d CreateTags; want 12 and 12", bound, len(nodes), f.calls["CreateTags"])
+		}
+		if got := int(f.maxTagging.Load()); got != bound {
+			t.Errorf("bound %d: at most %d CreateTags in flight; want exactly the bound (concurrent, and no more)", bound, got)
+		}
 	}
 }
 
