@@ -217,6 +217,45 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 	}
 }
 
+// TestAccNodePool_createThatLaunchedNothingFails: a create that launched nothing (EC2 has no
+// capacity) is an error, so the pool is not in the state and the next plan creates it; once
+// capacity is back, the apply launches the pool. (A create that launched something is a warning:
+// TestAccNodePool_partialCreateIsNotTainted.)
+func TestAccNodePool_createThatLaunchedNothingFails(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	proxy := acctest.NewFaultProxy(t, moto, 0, 1)
+	config := proxiedConfig(moto, proxy.URL, poolHCL("workers", 3, "worker"))
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkPoolsGone(moto),
+		Steps: []resource.TestStep{
+			{Config: proxiedConfig(moto, proxy.URL, "")},
+			{
+				PreConfig:   func() { proxy.Force("RunInstances", acctest.CapacityError) },
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)Node pool create failed.*nothing was launched`),
+			},
+			{
+				PreConfig: func() {
+					proxy.Force("RunInstances", acctest.NoFault)
+					if live := liveInstances(t, moto, "workers"); len(live) != 0 {
+						t.Fatalf("the failed create left %d instances", len(live))
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionCreate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "workers", 3), checkNames(t, moto)),
+			},
+		},
+	})
+	if n := proxy.Injected()[acctest.CapacityError]; n != 1 {
+		t.Errorf("%d capacity errors reached the provider; want 1 (not retried)", n)
+	}
+}
+
 // TestAccNodePool_renameDenied: a Name changed in the console is set back by the next apply; when
 // EC2 refuses the renaming, the apply still succeeds, with a warning, and the next one renames.
 func TestAccNodePool_renameDenied(t *testing.T) {

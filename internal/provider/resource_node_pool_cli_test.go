@@ -149,6 +149,10 @@ func TestAccNodePool_crashDuringLaunch(t *testing.T) {
 	} else if got := stateNodeIDs(r); !slices.Equal(got, instanceIDs(launched)) {
 		t.Errorf("the state's nodes are %v; want the launched instances %v", got, instanceIDs(launched))
 	}
+	// The killed run never named its nodes; the adopting apply did: each is called by its node name.
+	if err := checkNames(t, moto)(nil); err != nil {
+		t.Errorf("after adoption: %v", err)
+	}
 	expectEmptyPlan(t, cli)
 }
 
