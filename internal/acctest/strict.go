@@ -73,6 +73,7 @@ type StrictEC2 struct {
 
 	mu      sync.Mutex
 	fired   map[string]int
+	answers map[string]int // what the rules answered: an error code, or "empty <action>"
 	lag     int
 	lagging map[lagKey]*lagging
 	tokens  map[string]*launch // by region and client token
@@ -117,12 +118,20 @@ func (p *StrictEC2) Fired() map[string]int {
 	return out
 }
 
+// Answers returns how often the rules answered with each error code, or with an empty
+// "empty <action>" result, since the last reset.
+func (p *StrictEC2) Answers() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.answers)
+}
+
 // Reset forgets client tokens, lagging resources and counts, and restores the defaults (no lag,
 // DefaultRuleQuota), as moto forgets everything on its own reset.
 func (p *StrictEC2) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fired, p.lag, p.lagging, p.tokens = map[string]int{}, 0, map[lagKey]*lagging{}, map[string]*launch{}
+	p.fired, p.answers, p.lag, p.lagging, p.tokens = map[string]int{}, map[string]int{}, 0, map[lagKey]*lagging{}, map[string]*launch{}
 	p.RuleQuota.Store(DefaultRuleQuota)
 	p.MetadataTagsByDefault.Store(false)
 }
@@ -237,6 +246,13 @@ func (p *StrictEC2) check(ctx context.Context, c *ec2Call) (*refusal, error) {
 
 func (p *StrictEC2) refuse(w http.ResponseWriter, c *ec2Call, ref *refusal) {
 	p.count(ref.rule)
+	answer := ref.code
+	if ref.emptySet != "" {
+		answer = "empty " + c.action
+	}
+	p.mu.Lock()
+	p.answers[answer]++
+	p.mu.Unlock()
 	if ref.emptySet != "" {
 		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 		w.WriteHeader(http.StatusOK)

@@ -281,6 +281,17 @@ func TestEC2_eventualConsistency(t *testing.T) {
 	if fired(m, acctest.RuleLag) == before {
 		t.Error("EC2 never lagged: the test proves nothing")
 	}
+	// Each kind of resource made by this create lagged, and the client waited each one out.
+	answers := m.Strict.Answers()
+	t.Logf("the lagging EC2 answered: %v", answers)
+	for _, code := range []string{"InvalidGroup.NotFound", "InvalidKeyPair.NotFound"} {
+		if answers[code] == 0 {
+			t.Errorf("EC2 never answered %s: the test does not show the client retrying it", code)
+		}
+	}
+	if answers["InvalidInstanceID.NotFound"]+answers["empty DescribeInstances"] == 0 {
+		t.Error("new instances never lagged: the test does not show the client waiting for them")
+	}
 	if err := c.DeletePool(context.Background(), pool.Cluster, pool.Name); err != nil {
 		t.Fatal(err)
 	}
