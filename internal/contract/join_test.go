@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +55,8 @@ func rolePool(t *testing.T, c *provisioning.Client, name string, quantity int, r
 // booted is what a node's user data says about how it boots.
 type booted struct {
 	id, privateIP, pool string
+	hostname            string // <hostname-prefix tag><index-base tag + launch index>, as the node names itself
+	state               string
 	init                bool
 	server              string // the join URL
 	caKeys              bool
@@ -66,12 +70,20 @@ var serverKeyRe = regexp.MustCompile(`(?m)^\s*server: (\S+)$`)
 // bootOf reads every live node's user data of the cluster from moto.
 func bootOf(t *testing.T, m *acctest.Moto) []booted {
 	t.Helper()
+	return bootIn(t, m, "pending", "running")
+}
+
+// bootIn reads the user data of the cluster's nodes in states from moto; every node it ever
+// launched, terminated ones included, when no state is given.
+func bootIn(t *testing.T, m *acctest.Moto, states ...string) []booted {
+	t.Helper()
 	ctx := context.Background()
 	c := directEC2(m)
-	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
-		{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"faults"}},
-		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
-	}})
+	filters := []types.Filter{{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"faults"}}}
+	if len(states) > 0 {
+		filters = append(filters, types.Filter{Name: aws.String("instance-state-name"), Values: states})
+	}
+	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: filters})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +107,18 @@ func bootOf(t *testing.T, m *acctest.Moto) []booted {
 			ud := string(raw)
 			b := booted{id: aws.ToString(i.InstanceId), privateIP: aws.ToString(i.PrivateIpAddress),
 				caKeys: strings.Contains(ud, "PRIVATE KEY"), serverToken: strings.Contains(ud, p.ServerToken), agentToken: strings.Contains(ud, p.AgentToken)}
+			tags := map[string]string{}
 			for _, tag := range i.Tags {
-				if aws.ToString(tag.Key) == provisioning.TagPool {
-					b.pool = aws.ToString(tag.Value)
-				}
+				tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+			}
+			b.pool = tags[provisioning.TagPool]
+			base, err := strconv.Atoi(tags[provisioning.TagIndexBase])
+			if err != nil {
+				t.Fatalf("%s: index base %q: %v", b.id, tags[provisioning.TagIndexBase], err)
+			}
+			b.hostname = tags[provisioning.TagHostnamePrefix] + strconv.Itoa(base+int(aws.ToInt32(i.AmiLaunchIndex)))
+			if i.State != nil {
+				b.state = string(i.State.Name)
 			}
 			if m := serverKeyRe.FindStringSubmatch(ud); m != nil {
 				b.server = m[1]
@@ -164,13 +184,17 @@ func TestJoin_oneInitAcrossConcurrentPools(t *testing.T) {
 }
 
 // TestJoin_byRole: control-plane-only nodes join through an etcd node, agents through a
-// control-plane node (never an etcd-only one); agents get the agent token only. A pool with no
-// server to join through waits for one, and says so when it gives up.
+// control-plane node (never an etcd-only one), every node accounted for; agents get the agent
+// token only. A pool with no server to join through waits for one, and says so when it gives up.
 func TestJoin_byRole(t *testing.T) {
 	m := acctest.SharedMoto(t)
 	c := strictClient(t, m.URL)
 	workers := rolePool(t, c, "workers", 2, provisioning.Roles{Worker: true})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	// The security group first, unhurried: the short deadline is for the wait for a server only.
+	if _, err := c.EnsureSecurityGroups(context.Background(), workers); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_, _, err := reconcile(ctx, c, workers, nil)
 	cancel()
 	if err == nil || !strings.Contains(err.Error(), "join the cluster through a control-plane server, and cluster faults has none") {
@@ -181,11 +205,16 @@ func TestJoin_byRole(t *testing.T) {
 			t.Fatalf("%s: %v", p.Name, err)
 		}
 	}
+	nodes := bootOf(t, m)
+	want := map[string]string{"etcd-1": "init", "cp-1": "etcd-1", "workers-1": "cp-1", "workers-2": "cp-1"}
+	if got := joinedThrough(nodes); !maps.Equal(got, want) {
+		t.Errorf("node → the node it joins through\n got %v\nwant %v", got, want)
+	}
 	ip := map[string]string{}
-	for _, n := range bootOf(t, m) {
+	for _, n := range nodes {
 		ip[n.pool] = n.privateIP
 	}
-	for _, n := range bootOf(t, m) {
+	for _, n := range nodes {
 		switch n.pool {
 		case "cp":
 			if n.server != "https://"+ip["etcd"]+":9345" || n.caKeys || !n.serverToken {
@@ -429,4 +458,157 @@ func readNodes(t *testing.T, c *provisioning.Client, pool string) []provisioning
 		t.Fatal(err)
 	}
 	return nodes
+}
+
+// joinURL is the server: a node joining through ip gets.
+func joinURL(ip string) string { return "https://" + ip + ":9345" }
+
+// TestJoin_firstNodeReplacementJoins: a new spec for the cluster's only etcd pool, with a Remover,
+// replaces each node, the init node first, new before old: while servers of the cluster live, no
+// replacement starts a second cluster. Each new node takes the next free number (numbers are
+// never reused: 4, 5, 6), joins through the lowest-numbered etcd server still live, with both
+// tokens and no CA key; each old node leaves through the Remover once its replacement runs.
+func TestJoin_firstNodeReplacementJoins(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	c := strictClient(t, m.URL)
+	rec := &recordingRemover{t: t, m: m}
+	etcd := rolePool(t, c, "etcd", 3, provisioning.Roles{Etcd: true})
+	nodes, next, err := reconcile(context.Background(), c, etcd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := map[string]booted{} // by hostname
+	for _, n := range bootOf(t, m) {
+		old[n.hostname] = n
+	}
+	if len(old) != 3 || !old["etcd-1"].init || old["etcd-2"].init || old["etcd-3"].init {
+		t.Fatalf("before the replacement: %+v; want etcd-1..3, etcd-1 the init node", old)
+	}
+
+	etcd.Spec.Launch.RootSize = 64 // in the spec: every node is replaced
+	etcd.NextIndex, etcd.Remover = next, rec
+	nodes, next, err = reconcile(context.Background(), c, etcd, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Hostname)
+	}
+	if want := []string{"etcd-4", "etcd-5", "etcd-6"}; !slices.Equal(names, want) || next != 7 {
+		t.Errorf("after the replacement: nodes %q, next %d; want %q, 7", names, next, want)
+	}
+	if total, live := everLaunched(t, m, "etcd"); total != 6 || live != 3 {
+		t.Errorf("%d made, %d live; want 6 made, 3 live", total, live)
+	}
+
+	// The whole history, terminated nodes included: one init node ever, the first one.
+	history := bootIn(t, m)
+	if len(history) != 6 {
+		t.Errorf("%d nodes ever; want 6", len(history))
+	}
+	var inits []string
+	for _, n := range history {
+		if n.init {
+			inits = append(inits, n.hostname)
+		}
+	}
+	if !slices.Equal(inits, []string{"etcd-1"}) {
+		t.Errorf("nodes that started the cluster: %q; want etcd-1 only", inits)
+	}
+	// etcd-4 was launched while etcd-1..3 ran, etcd-5 once etcd-1 had left, etcd-6 once etcd-2 had.
+	// The addresses are the old nodes' as read before: EC2 (and moto) give a terminated node's
+	// private address to a later node.
+	via := map[string]string{"etcd-4": "etcd-1", "etcd-5": "etcd-2", "etcd-6": "etcd-3"}
+	for _, n := range history {
+		through, ok := via[n.hostname]
+		if !ok {
+			continue
+		}
+		if n.state != "running" || n.server != joinURL(old[through].privateIP) || n.caKeys || !n.serverToken || !n.agentToken {
+			t.Errorf("%s (%s) joins through %q (CA keys %v, server token %v, agent token %v); want running, through %s %s, both tokens, no key",
+				n.hostname, n.state, n.server, n.caKeys, n.serverToken, n.agentToken, through, joinURL(old[through].privateIP))
+		}
+		delete(via, n.hostname)
+	}
+	if len(via) > 0 {
+		t.Errorf("no replacement named %v", slices.Sorted(maps.Keys(via)))
+	}
+
+	want := []string{
+		"prepare etcd-1 etcd=true live=true", "forget etcd-1 live=false",
+		"prepare etcd-2 etcd=true live=true", "forget etcd-2 live=false",
+		"prepare etcd-3 etcd=true live=true", "forget etcd-3 live=false",
+	}
+	if !slices.Equal(rec.calls, want) || rec.most != 1 {
+		t.Errorf("the old etcd nodes' removals (at most %d at once)\n got %q\nwant %q", rec.most, rec.calls, want)
+	}
+}
+
+// joinedThrough maps each of nodes (live ones: their private addresses are unique) to the
+// node it joins through, by name: "init" for the node that starts the cluster, the server: URL
+// itself when it is no node's private address on 9345.
+func joinedThrough(nodes []booted) map[string]string {
+	byURL := map[string]string{}
+	for _, n := range nodes {
+		byURL[joinURL(n.privateIP)] = n.hostname
+	}
+	got := map[string]string{}
+	for _, n := range nodes {
+		switch through, ok := byURL[n.server]; {
+		case n.init:
+			got[n.hostname] = "init"
+		case ok:
+			got[n.hostname] = through
+		default:
+			got[n.hostname] = n.server
+		}
+	}
+	return got
+}
+
+// TestJoin_lowestNumberFirst: with several live servers, servers join through the etcd server
+// with the lowest node number, agents through the control-plane server with the lowest, over
+// their private addresses (read from moto); every node is accounted for.
+func TestJoin_lowestNumberFirst(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	c := strictClient(t, m.URL)
+	etcd := rolePool(t, c, "etcd", 3, provisioning.Roles{Etcd: true})
+	_, next, err := reconcile(context.Background(), c, etcd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reconcile(context.Background(), c, rolePool(t, c, "cp", 2, provisioning.Roles{ControlPlane: true}), nil); err != nil {
+		t.Fatalf("cp: %v", err)
+	}
+	workers := rolePool(t, c, "workers", 2, provisioning.Roles{Worker: true})
+	_, nextWorkers, err := reconcile(context.Background(), c, workers, nil)
+	if err != nil {
+		t.Fatalf("workers: %v", err)
+	}
+	// A later etcd node, and a later agent, while the same servers live.
+	if _, _, err := reconcile(context.Background(), c, withQuantity(etcd, 4, next), readNodes(t, c, "etcd")); err != nil {
+		t.Fatalf("etcd to 4: %v", err)
+	}
+	if _, _, err := reconcile(context.Background(), c, withQuantity(workers, 3, nextWorkers), readNodes(t, c, "workers")); err != nil {
+		t.Fatalf("workers to 3: %v", err)
+	}
+	nodes := bootOf(t, m)
+	want := map[string]string{
+		"etcd-1": "init", "etcd-2": "etcd-1", "etcd-3": "etcd-1", "etcd-4": "etcd-1",
+		"cp-1": "etcd-1", "cp-2": "etcd-1",
+		"workers-1": "cp-1", "workers-2": "cp-1", "workers-3": "cp-1",
+	}
+	if got := joinedThrough(nodes); !maps.Equal(got, want) {
+		t.Errorf("node → the node it joins through\n got %v\nwant %v", got, want)
+	}
+	for _, n := range nodes {
+		if n.init { // etcd-1, as the table says
+			continue
+		}
+		agent := n.pool == "workers"
+		if n.caKeys || n.serverToken == agent || !n.agentToken {
+			t.Errorf("%s: CA keys %v, server token %v, agent token %v; want the tokens of its role and no key", n.hostname, n.caKeys, n.serverToken, n.agentToken)
+		}
+	}
 }
