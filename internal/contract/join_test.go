@@ -251,6 +251,31 @@ func TestJoin_agentsWaitForServersVersion(t *testing.T) {
 	}
 }
 
+// TestJoin_noEtcdServerLeft: every etcd node is gone while a control-plane server runs. A new
+// etcd node can neither join (no member to join) nor start a cluster (a second one beside the
+// servers): the launch is refused, naming the servers, and nothing is launched.
+func TestJoin_noEtcdServerLeft(t *testing.T) {
+	m := acctest.SharedMoto(t)
+	c := strictClient(t, m.URL)
+	etcd := rolePool(t, c, "etcd", 1, provisioning.Roles{Etcd: true})
+	for _, p := range []provisioning.Pool{etcd, rolePool(t, c, "cp", 1, provisioning.Roles{ControlPlane: true})} {
+		if _, _, err := reconcile(context.Background(), c, p, nil); err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+	}
+	gone := readNodes(t, c, "etcd")
+	if err := c.TerminateAndWait(context.Background(), "faults/etcd", []string{gone[0].InstanceID}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := reconcile(context.Background(), c, etcd, nil)
+	if err == nil || !strings.Contains(err.Error(), "has control-plane servers") || !strings.Contains(err.Error(), "no etcd server") {
+		t.Fatalf("an etcd launch with only control-plane servers left: %v; want a refusal that says why", err)
+	}
+	if total, live := everLaunched(t, m, "etcd"); total != 1 || live != 0 {
+		t.Errorf("etcd nodes: %d made, %d live; want the 1 made before, none live", total, live)
+	}
+}
+
 // TestJoin_etcdNodesAreNotReplaced: a new spec or a smaller quantity for an etcd pool with nodes
 // is refused, and nothing is launched or terminated.
 func TestJoin_etcdNodesAreNotReplaced(t *testing.T) {

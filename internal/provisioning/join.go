@@ -57,7 +57,7 @@ func (c *Client) clusterServers(ctx context.Context, cluster string) ([]server, 
 }
 
 // initLocks holds one lock per cluster for the provider process: the launch that holds it and
-// finds no etcd server starts the cluster, so two etcd pools applied at once never start two.
+// finds no server starts the cluster, so two etcd pools applied at once never start two.
 // GOTCHA: applies of one cluster from separate states (processes) are not covered; the docs say
 // they are unsupported.
 var initLocks sync.Map
@@ -180,8 +180,9 @@ func (c *Client) launchNodes(ctx context.Context, p Pool, hash string, sgIDs []s
 	return append(nodes, fresh...), err
 }
 
-// startCluster launches the node that starts the cluster, alone, if the cluster has no etcd
-// server yet; nil if it has one. It holds the cluster's lock until the node runs, so that the
+// startCluster launches the node that starts the cluster, alone, if the cluster has no server
+// yet; nil if it has an etcd server, an error if it has only control-plane servers (their etcd is
+// gone). It holds the cluster's lock until the node runs, so that the
 // next etcd launch finds it.
 func (c *Client) startCluster(ctx context.Context, p Pool, hash string, sgIDs []string, indexBase int) (*Node, error) {
 	unlock := lockCluster(&initLocks, p.Cluster)
@@ -192,6 +193,17 @@ func (c *Client) startCluster(ctx context.Context, p Pool, hash string, sgIDs []
 	}
 	if slices.ContainsFunc(servers, func(s server) bool { return s.Etcd }) {
 		return nil, nil
+	}
+	if len(servers) > 0 {
+		// Servers live, but no etcd server: the datastore is gone. A new etcd node cannot join
+		// through them, and starting a cluster would put a second one beside them.
+		var ids []string
+		for _, s := range servers {
+			ids = append(ids, s.InstanceID)
+		}
+		return nil, fmt.Errorf("cluster %s has control-plane servers (%s) but no etcd server pending or running: its etcd is gone, and a new etcd "+
+			"node would start a second cluster beside them. Restore etcd from a snapshot on a new etcd node (see the troubleshooting guide), "+
+			"or destroy the control-plane pools and let the cluster start anew", p.Cluster, strings.Join(ids, ", "))
 	}
 	c.progress("starting the cluster", map[string]any{"pool": p.ID(), "index": indexBase})
 	nodes, err := c.Launch(ctx, p, hash, sgIDs, 1, p.launch(indexBase, true, ""))
