@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -70,6 +71,10 @@ func (r *nodePoolResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		if err := spec.CheckUserData(); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("node_template"), "User data too large", err.Error())
 		}
+	}
+	// The engine check reads only the engine settings and the cluster's distribution and runtime,
+	// known at plan even when the template's AMI or subnet is not (a first apply).
+	if !slices.ContainsFunc(unknown, isEngineInput) {
 		if err := bootstrap.CheckEngine(spec.Boot); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("node_template"), "Engine settings without an effect", err.Error())
 		}
@@ -152,4 +157,9 @@ func settledNodes(ctx context.Context, nodes types.List, quantity int) (types.Li
 	list, d := types.ListValue(types.ObjectType{AttrTypes: nodeAttrTypes}, elems)
 	diags.Append(d...)
 	return list, true, diags
+}
+
+// isEngineInput says whether a spec input (as nodeSpec names it) is one bootstrap.CheckEngine reads.
+func isEngineInput(name string) bool {
+	return strings.HasPrefix(name, "node_template.engine_") || name == "cluster.distribution" || name == "cluster.container_runtime"
 }

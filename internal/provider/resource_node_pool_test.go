@@ -437,6 +437,20 @@ func TestAccNodePool_planErrors(t *testing.T) {
 			testAccRun(t, []resource.TestStep{planErrorStep(clusterConfig(moto, "", tc.pool), tc.want)})
 		})
 	}
+	// The template's engine settings must have an effect on the pool's nodes: the docker daemon's
+	// settings need k3s with the docker runtime (the demo cluster runs rke2), and containerd cannot
+	// express an insecure registry given as a CIDR block.
+	workers := poolHCL("workers", 1, "worker")
+	for name, tc := range map[string]struct{ template, want string }{
+		"docker settings on rke2": {`engine_storage_driver = "overlay2"
+  engine_labels         = { tier = "gold" }`, `engine_labels, engine_storage_driver configure the docker daemon, which this cluster does not run (rke2 with containerd)`},
+		"docker installer on rke2": {`engine_install_url = "https://releases.rancher.com/install-docker/20.10.sh"`, `engine_install_url configure the docker daemon`},
+		"CIDR insecure registry":   {`engine_insecure_registries = ["10.0.0.0/8"]`, `"10.0.0.0/8" is a CIDR block, which containerd's registries.yaml cannot express`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			testAccRun(t, []resource.TestStep{planErrorStep(clusterConfig(moto, tc.template, workers), tc.want)})
+		})
+	}
 }
 
 // TestParsePoolID: a pool ID is "<region>/<cluster>/<pool>", each part given; poolID writes
