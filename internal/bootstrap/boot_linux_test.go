@@ -3,12 +3,20 @@
 package bootstrap
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/nodesandbox"
 )
@@ -153,9 +161,15 @@ func checkBoot(t *testing.T, n Node, l Launch, p *PKI, md nodesandbox.Metadata, 
 			t.Errorf("node-taint %v lacks %s", taints, want)
 		}
 	}
-	for _, l := range list("node-label") {
+	labels := list("node-label")
+	for _, l := range labels {
 		if strings.HasPrefix(l, "node-role.kubernetes.io/") {
 			t.Errorf("node-label %s: a kubelet may not set node-role labels", l)
+		}
+	}
+	for k, v := range n.Labels {
+		if !slices.Contains(labels, k+"="+v) {
+			t.Errorf("node-label %v lacks the template's node_labels %s=%s", labels, k, v)
 		}
 	}
 	if n.Server() {
@@ -184,6 +198,37 @@ func checkBoot(t *testing.T, n Node, l Launch, p *PKI, md nodesandbox.Metadata, 
 	if s := n.EtcdSnapshot; s != nil && s.S3Bucket != "" && n.Etcd() && (str("etcd-s3-bucket") != s.S3Bucket || !flag("etcd-s3")) {
 		t.Errorf("etcd-s3 %v, bucket %q; want %q", conf["etcd-s3"], str("etcd-s3-bucket"), s.S3Bucket)
 	}
+	// Snapshots are taken by etcd servers (a fixture's node is its spec: only etcd nodes keep
+	// the etcd_snapshot block); no other node carries the keys.
+	if s := n.EtcdSnapshot; s != nil && n.Etcd() {
+		if str("etcd-snapshot-schedule-cron") != s.ScheduleCron || fmt.Sprint(conf["etcd-snapshot-retention"]) != fmt.Sprint(s.Retention) {
+			t.Errorf("etcd-snapshot-schedule-cron %q, etcd-snapshot-retention %v; want %q, %d", str("etcd-snapshot-schedule-cron"), conf["etcd-snapshot-retention"], s.ScheduleCron, s.Retention)
+		}
+	} else if conf["etcd-snapshot-schedule-cron"] != nil || conf["etcd-snapshot-retention"] != nil {
+		t.Errorf("a node without etcd snapshots: etcd-snapshot-schedule-cron %v, etcd-snapshot-retention %v", conf["etcd-snapshot-schedule-cron"], conf["etcd-snapshot-retention"])
+	}
+	// k3s without a CNI: its servers run no flannel (and no network policy controller of its
+	// own); agents take it from the servers; RKE2 has cni instead.
+	wantFlannel := ""
+	if n.Distribution == "k3s" && n.Server() && n.NetworkPlugin == "none" {
+		wantFlannel = "none"
+		if !flag("disable-network-policy") {
+			t.Errorf("k3s without a CNI: disable-network-policy %v; want true", conf["disable-network-policy"])
+		}
+	}
+	if str("flannel-backend") != wantFlannel || conf["flannel-backend"] != nil && wantFlannel == "" {
+		t.Errorf("flannel-backend %v; want %q", conf["flannel-backend"], wantFlannel)
+	}
+	// system_default_registry: on RKE2 servers and agents, on k3s servers (a k3s agent has no
+	// such option).
+	wantRegistry := ""
+	if n.SystemDefaultRegistry != "" && (n.Server() || n.Distribution == "rke2") {
+		wantRegistry = n.SystemDefaultRegistry
+	}
+	if str("system-default-registry") != wantRegistry || conf["system-default-registry"] != nil && wantRegistry == "" {
+		t.Errorf("system-default-registry %v; want %q", conf["system-default-registry"], wantRegistry)
+	}
+	checkCCM(t, n, d, r)
 
 	// Install and service.
 	var install *nodesandbox.Install
@@ -249,6 +294,81 @@ func checkBoot(t *testing.T, n Node, l Launch, p *PKI, md nodesandbox.Metadata, 
 	}
 	if f, ok := r.File(ScriptPath); !ok || f.Mode&fs.ModePerm != 0o700 {
 		t.Errorf("the bootstrap script is missing or not 0700: %v", f)
+	}
+}
+
+// ccmManifestPath is where the servers' auto-deploy manifests directory gets the
+// aws-cloud-controller-manager.
+func ccmManifestPath(d distro) string {
+	return d.dataDir + "/server/manifests/ec2k8s-aws-cloud-controller-manager.yaml"
+}
+
+// checkCCM checks the aws-cloud-controller-manager the booted node was left with (issue 8,
+// point 6): with cloud_provider = "aws", on every node running the control plane, a DaemonSet in
+// the auto-deploy manifests directory with the image pinned for the cluster's Kubernetes minor,
+// placed on control-plane nodes, tolerating the taint every node carries until a cloud
+// controller has initialised it and the taints of dedicated servers; on no other node.
+func checkCCM(t *testing.T, n Node, d distro, r *nodesandbox.Result) {
+	t.Helper()
+	path := ccmManifestPath(d)
+	b, err := r.ReadFile(path)
+	if !n.ControlPlane() || n.CloudProvider != "aws" {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is on a node with roles %v, cloud provider %q (read: %v); want it only on control-plane nodes with cloud provider aws", path, n.Roles, n.CloudProvider, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("the aws-cloud-controller-manager manifest: %v", err)
+	}
+	if f, ok := r.File(path); !ok || f.Mode.Perm() != 0o600 {
+		t.Errorf("%s is not 0600: %v", path, f)
+	}
+	var ds *appsv1.DaemonSet
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if doc["kind"] != "DaemonSet" {
+			continue
+		}
+		j, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = &appsv1.DaemonSet{}
+		if err := json.Unmarshal(j, ds); err != nil {
+			t.Fatalf("%s: the DaemonSet: %v", path, err)
+		}
+	}
+	if ds == nil || ds.Name != "aws-cloud-controller-manager" || ds.Namespace != "kube-system" {
+		t.Fatalf("%s has no DaemonSet kube-system/aws-cloud-controller-manager: %v", path, ds)
+	}
+	pod := ds.Spec.Template.Spec
+	want, err := CCMImage(n.KubernetesVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pod.Containers) != 1 || pod.Containers[0].Image != want {
+		t.Errorf("containers %v; want one, with the pinned image %s", pod.Containers, want)
+	}
+	if pod.NodeSelector["node-role.kubernetes.io/control-plane"] != "true" {
+		t.Errorf("nodeSelector %v; want the control-plane nodes (node-role.kubernetes.io/control-plane: \"true\")", pod.NodeSelector)
+	}
+	taints := []corev1.Taint{{Key: "node.cloudprovider.kubernetes.io/uninitialized", Value: "true", Effect: corev1.TaintEffectNoSchedule}}
+	for _, s := range append(n.DefaultTaints(), n.Taints...) { // the template's node_taints too
+		kv, effect, _ := strings.Cut(s, ":")
+		k, v, _ := strings.Cut(kv, "=")
+		taints = append(taints, corev1.Taint{Key: k, Value: v, Effect: corev1.TaintEffect(effect)})
+	}
+	for _, taint := range taints {
+		if !slices.ContainsFunc(pod.Tolerations, func(tol corev1.Toleration) bool { return tol.ToleratesTaint(&taint) }) {
+			t.Errorf("tolerations %v do not tolerate %s", pod.Tolerations, taint.ToString())
+		}
 	}
 }
 

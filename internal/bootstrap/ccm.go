@@ -26,8 +26,9 @@ func CCMImage(kubernetesVersion string) (string, error) {
 // ccmTemplate is the aws-cloud-controller-manager as kubernetes/cloud-provider-aws deploys it on
 // an existing cluster (examples/existing-cluster/base): a DaemonSet on the control plane with
 // its ServiceAccount and RBAC, for the servers' auto-deploy manifests directory. RKE2 and k3s
-// label their servers node-role.kubernetes.io/control-plane=true; it tolerates the taints of
-// dedicated servers and the uninitialized taint every node carries until it has run.
+// label their servers node-role.kubernetes.io/control-plane=true; it tolerates every taint: those
+// of dedicated servers, a template's own node_taints, and the uninitialized taint every node
+// carries until it has run (until then nothing else is scheduled there).
 var ccmTemplate = template.Must(template.New("ccm").Option("missingkey=error").Parse(`# aws-cloud-controller-manager (ec2k8s: cloud_provider = "aws")
 apiVersion: v1
 kind: ServiceAccount
@@ -83,10 +84,7 @@ spec:
     spec:
       nodeSelector: {node-role.kubernetes.io/control-plane: "true"}
       tolerations:
-        - {key: node.cloudprovider.kubernetes.io/uninitialized, value: "true", effect: NoSchedule}
-        - {key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}
-        - {key: node-role.kubernetes.io/etcd, operator: Exists, effect: NoExecute}
-        - {key: CriticalAddonsOnly, operator: Exists}
+        - operator: Exists
       serviceAccountName: cloud-controller-manager
       priorityClassName: system-node-critical
       hostNetwork: true

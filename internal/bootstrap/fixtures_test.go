@@ -30,9 +30,12 @@ type fixture struct {
 	init bool
 }
 
-// roleSets are the pools of the seed topology, and the all-in-one pool.
+// roleSets are the pools of the seed topology, the all-in-one pool, and servers that run etcd
+// and the control plane but no workloads (named etcd-cp, as a pool name must be a hostname
+// prefix: Rancher's taints differ there between RKE2 and k3s).
 var roleSets = map[string][]string{
 	"etcd": {RoleEtcd}, "cp": {RoleControlPlane}, "worker": {RoleWorker}, "all": {RoleEtcd, RoleControlPlane, RoleWorker},
+	"etcd-cp": {RoleEtcd, RoleControlPlane},
 }
 
 // baseNode is a pool of dist with roles and the defaults a cluster gets.
