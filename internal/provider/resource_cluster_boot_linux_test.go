@@ -161,8 +161,20 @@ resource "ec2k8s_cluster" "demo" {
 			if (pool == "etcd") != (conf["disable-apiserver"] == true) || (pool == "cp") != (conf["disable-etcd"] == true) {
 				t.Errorf("%s (%s): disable-apiserver %v, disable-etcd %v", id, pool, conf["disable-apiserver"], conf["disable-etcd"])
 			}
+			// The CNI of the cluster's default network_plugin (canal): RKE2's cni; k3s runs its own
+			// flannel, so no flannel-backend is written (none would turn it off).
 			if dist == "rke2" && pool != "workers" && conf["cni"] != "canal" {
 				t.Errorf("%s: cni %v; want canal", id, conf["cni"])
+			}
+			if dist == "k3s" && (conf["cni"] != nil || conf["flannel-backend"] != nil) {
+				t.Errorf("%s: cni %v, flannel-backend %v; want k3s's own flannel", id, conf["cni"], conf["flannel-backend"])
+			}
+			service := map[string]string{"rke2": "rke2-agent.service", "k3s": "k3s-agent.service"}[dist]
+			if pool != "workers" {
+				service = map[string]string{"rke2": "rke2-server.service", "k3s": "k3s.service"}[dist]
+			}
+			if !slices.ContainsFunc(r.CallsTo("systemctl"), func(c []string) bool { return slices.Equal(c, []string{"enable", "--now", service}) }) {
+				t.Errorf("%s (%s): systemctl calls %v; want enable --now %s", id, pool, r.CallsTo("systemctl"), service)
 			}
 			var install *nodesandbox.Install
 			for i := range r.Installs {
