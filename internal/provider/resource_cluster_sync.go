@@ -99,7 +99,7 @@ func (m clusterSyncModel) cluster(ctx context.Context) (c clusterModel, ok bool,
 // clusterPKI reads the cluster's CA set from its secrets: known false when they are unknown (the
 // cluster is being created or replaced), a nil PKI when there are none (an imported cluster) or
 // they cannot be read (the apply says why).
-func (m clusterSyncModel) clusterPKI(ctx context.Context) (pki *bootstrap.PKI, known bool) {
+func (m clusterSyncModel) clusterPKI() (pki *bootstrap.PKI, known bool) {
 	if m.Cluster.IsUnknown() {
 		return nil, false
 	}
