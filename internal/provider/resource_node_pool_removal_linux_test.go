@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -78,16 +82,20 @@ resource "ec2k8s_cluster" "demo" {
 	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "app"},
-		Spec: corev1.PodSpec{NodeName: "demo-etcd-3", Containers: []corev1.Container{{Name: "app", Image: "app"}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	for _, node := range []string{"demo-etcd-3", "demo-etcd-2"} { // each leaving node has a pod to drain
+		if _, err := admin.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "app-on-" + node},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app", Image: "app"}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// The test plays the kubelets (pods evicted from their node go) and RKE2's etcd member
-	// controller, and writes down what it sees when each removal is asked for.
+	// controller, and writes down what it sees when each removal is asked for; it also watches,
+	// every 100 ms, for an order broken between two polls: a pod evicted from a node not yet
+	// cordoned, a Node deleted while its instance still runs.
 	stop := make(chan struct{})
 	var mu sync.Mutex
-	var events []string
+	var events, broken []string
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -97,8 +105,12 @@ resource "ec2k8s_cluster" "demo" {
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
+			e, b, err := playCluster(admin, moto, ids)
+			if err != nil {
+				t.Errorf("playing the cluster: %v", err) // not Fatal: this is not the test's goroutine
+			}
 			mu.Lock()
-			events = append(events, playCluster(t, admin, moto, ids)...)
+			events, broken = append(events, e...), append(broken, b...)
 			mu.Unlock()
 		}
 	}()
@@ -106,6 +118,9 @@ resource "ec2k8s_cluster" "demo" {
 	cli.Apply()
 	close(stop)
 	<-done
+	if len(broken) > 0 {
+		t.Errorf("out of order: %q", broken)
+	}
 
 	// Newest first, one at a time: each asked for when cordoned and drained, still running, and
 	// the previous one already terminated with its Node gone.
@@ -134,63 +149,96 @@ resource "ec2k8s_cluster" "demo" {
 }
 
 // playCluster does, once, what the kubelets and the etcd member controller would: deletes pods
-// being evicted, and removes the member of a node annotated for removal, noting what it saw.
-func playCluster(t *testing.T, cs kubernetes.Interface, moto *acctest.Moto, ids map[string]string) []string {
+// being evicted, and removes the member of a node annotated for removal, noting what it saw
+// (events); broken notes what it saw out of order: a pod evicted from a node that is not
+// cordoned, or the Node of an instance that is not terminated yet deleted.
+func playCluster(cs kubernetes.Interface, moto *acctest.Moto, ids map[string]string) (events, broken []string, err error) {
 	ctx := context.Background()
+	// Pods, then Nodes, then instances: each step of a removal comes after the one before it, so
+	// what a later read shows was already so when an earlier one saw its consequence.
 	pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil
-	}
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp != nil {
-			zero := int64(0)
-			_ = cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-		}
+		return nil, nil, err
 	}
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil
+		return nil, nil, err
 	}
-	var events []string
+	byName := map[string]corev1.Node{}
+	for _, n := range nodes.Items {
+		byName[n.Name] = n
+	}
+	states, err := instanceStates(moto)
+	if err != nil {
+		return nil, nil, err
+	}
+	// gone: the Node deleted and the instance terminated; a Node deleted first is out of order.
+	var gone []string
+	for name, id := range ids {
+		if _, ok := byName[name]; ok {
+			continue
+		}
+		if _, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			continue // listed a moment ago, or the API did not answer: not known to be deleted
+		}
+		if states[id] != "terminated" {
+			broken = append(broken, fmt.Sprintf("the Node %s was deleted while its instance was %s", name, states[id]))
+			continue
+		}
+		gone = append(gone, name)
+	}
+	slices.Sort(gone)
+	if len(gone) == 0 {
+		gone = []string{"none"}
+	}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			continue
+		}
+		if n, ok := byName[p.Spec.NodeName]; ok && !n.Spec.Unschedulable {
+			broken = append(broken, fmt.Sprintf("pod %s was evicted from %s before it was cordoned", p.Name, n.Name))
+		}
+		zero := int64(0)
+		_ = cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	}
 	for _, n := range nodes.Items {
 		if n.Annotations[kubeapi.EtcdRemoveAnnotation("rke2")] != "true" || n.Annotations[kubeapi.EtcdRemovedAnnotation("rke2")] != "" {
 			continue
 		}
-		left, _ := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", n.Name).String()})
+		left, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", n.Name).String()})
+		if err != nil {
+			return events, broken, err
+		}
 		drained := "drained"
-		if left != nil && len(left.Items) > 0 {
+		if len(left.Items) > 0 {
 			drained = fmt.Sprintf("%d pods left", len(left.Items))
 		}
 		cordoned := "not cordoned"
 		if n.Spec.Unschedulable {
 			cordoned = "cordoned"
 		}
-		state := liveState(t, moto, ids[n.Name])
-		var gone []string
-		for name, id := range ids {
-			if _, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err != nil && liveState(t, moto, id) == "" {
-				gone = append(gone, name)
-			}
-		}
-		slices.Sort(gone)
-		if len(gone) == 0 {
-			gone = []string{"none"}
-		}
-		events = append(events, fmt.Sprintf("remove %s: %s, %s, %s; gone before it: %s", n.Name, cordoned, drained, state, strings.Join(gone, ", ")))
+		events = append(events, fmt.Sprintf("remove %s: %s, %s, %s; gone before it: %s", n.Name, cordoned, drained, states[ids[n.Name]], strings.Join(gone, ", ")))
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, kubeapi.EtcdRemovedAnnotation("rke2"), n.Name)
 		if _, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			t.Errorf("playing the etcd member controller: %v", err)
+			return events, broken, fmt.Errorf("playing the etcd member controller: %w", err)
 		}
 	}
-	return events
+	return events, broken, nil
 }
 
-// liveState is an instance's state when pending or running, else "".
-func liveState(t *testing.T, m *acctest.Moto, id string) string {
-	for _, i := range clusterInstances(t, m) {
-		if *i.InstanceId == id {
-			return string(i.State.Name)
+// instanceStates is the state of every instance of the cluster moto knows, by ID.
+func instanceStates(m *acctest.Moto) (map[string]string, error) {
+	out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	states := map[string]string{}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			states[aws.ToString(i.InstanceId)] = string(i.State.Name)
 		}
 	}
-	return ""
+	return states, nil
 }
