@@ -33,11 +33,30 @@ var shared struct {
 
 // Main runs the package's tests and stops the shared moto server afterwards. Call it from
 // TestMain: os.Exit(acctest.Main(m)).
+//
+// Tests send traffic to loopback only: Main points the HTTP proxy of the whole test binary, and
+// of every process it starts (the CLI, its plugin, kube-apiserver), at a closed loopback port.
+// Requests to loopback addresses are never proxied (Go's ProxyFromEnvironment, curl's defaults
+// aside: the node sandbox gives cloud-init an environment of its own), so moto and the proxies
+// are reached as before, and a request to anywhere else — an address moto made up, a registry,
+// AWS — fails at once on 127.0.0.1 instead of leaving the machine. Set before the first request:
+// Go reads the proxy environment once.
 func Main(m *testing.M) int {
+	NoEscape()
 	code := m.Run()
 	shared.moto.Stop()
 	RemoveProviderBuild()
 	return code
+}
+
+// NoEscape sets the process's proxy environment to the closed loopback port (see Main).
+func NoEscape() {
+	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+		_ = os.Setenv(k, closedLoopback)
+	}
+	for _, k := range []string{"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"} {
+		_ = os.Unsetenv(k)
+	}
 }
 
 // Test AMIs moto serves (testdata/amis.json): Canonical's Ubuntu 24.04 images, plus decoys the

@@ -66,9 +66,10 @@ func (c *CLIDir) Setenv(k, v string) {
 }
 
 // NoProxyEscape points HTTP_PROXY and HTTPS_PROXY of the CLI's commands at a closed loopback
-// port: a request the CLI makes to anything but loopback (a registry asked for a provider or
-// a module, say) fails there at once instead of leaving the machine. Requests to loopback
-// addresses are never proxied, so moto and its proxies are reached as before.
+// port (as Main does for the whole test binary, in case the caller's environment changed since):
+// a request the CLI makes to anything but loopback (a registry asked for a provider or a module,
+// say) fails there at once instead of leaving the machine. Requests to loopback addresses are
+// never proxied, so moto and its proxies are reached as before.
 func (c *CLIDir) NoProxyEscape() {
 	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
 		c.Setenv(k, closedLoopback)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"testing"
@@ -168,5 +169,34 @@ func TestAccProvider_invalidConfig(t *testing.T) {
   account_id = "123456789012"
 }`, tc.want)})
 		})
+	}
+}
+
+// TestNoEscape: in this test binary (acctest.Main), a request to anywhere but loopback goes to
+// the closed loopback proxy, so nothing leaves the machine; loopback is reached directly.
+func TestNoEscape(t *testing.T) {
+	for _, tc := range []struct {
+		url     string
+		proxied bool
+	}{
+		{"https://ec2.us-west-2.amazonaws.com/", true},
+		{"https://10.0.12.34:6443/version", true}, // an address moto hands out
+		{"https://registry.terraform.io/.well-known/terraform.json", true},
+		{"http://127.0.0.1:5000/", false},
+		{"http://localhost:5000/", false},
+	} {
+		req, err := http.NewRequest(http.MethodGet, tc.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy, err := http.ProxyFromEnvironment(req)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", tc.url, err)
+		case tc.proxied && (proxy == nil || proxy.Host != "127.0.0.1:9"):
+			t.Errorf("%s goes through proxy %v; want the closed loopback port 127.0.0.1:9", tc.url, proxy)
+		case !tc.proxied && proxy != nil:
+			t.Errorf("%s goes through proxy %v; want it reached directly", tc.url, proxy)
+		}
 	}
 }
