@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,6 +89,19 @@ resource "ec2k8s_cluster_sync" "demo" {
 		if got := fmt.Sprintf("%v %v", n["pool"], n["roles"]); got != wantNodes[name] || n["ready"] != true || !strings.HasPrefix(fmt.Sprint(n["kubelet_version"]), "v") {
 			t.Errorf("sync node %s: pool and roles %q (want %q), ready %v, kubelet %v", name, got, wantNodes[name], n["ready"], n["kubelet_version"])
 		}
+	}
+	// The projects, as exported, say where the namespaces are: Default holds default, System the
+	// kube-* namespaces; the API's labels agree (below, for kube-system).
+	projects := map[string][]string{}
+	for _, p := range s["projects"].([]any) {
+		p := p.(map[string]any)
+		for _, n := range p["namespaces"].([]any) {
+			projects[fmt.Sprint(p["name"])] = append(projects[fmt.Sprint(p["name"])], fmt.Sprint(n))
+		}
+	}
+	if len(projects) != 2 || !slices.Contains(projects["default"], "default") || !slices.Contains(projects["system"], "kube-system") ||
+		slices.Contains(projects["default"], "kube-system") || slices.Contains(projects["system"], "default") {
+		t.Errorf("sync projects %v; want default (with default) and system (with kube-system)", projects)
 	}
 	// Nothing changed: the plan is empty (certificates are kept, not issued again).
 	for _, rc := range cli.PlanJSON().ResourceChanges {
