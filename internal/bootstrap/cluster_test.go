@@ -50,3 +50,30 @@ func TestClusterValidators(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAPIHost: a DNS name in api_server_url is in the servers' certificates only as the
+// registration address; IP addresses and localhost are not judged.
+func TestCheckAPIHost(t *testing.T) {
+	for _, tc := range []struct {
+		url, registration string
+		warn              bool
+	}{
+		{"https://k8s.example.com:6443", "k8s.example.com", false},
+		{"https://K8S.example.com:6443", "k8s.example.com", false},
+		{"https://k8s.example.com:6443", "", true},
+		{"https://k8s.example.com:6443", "10.0.0.10", true},
+		{"https://api.example.com", "k8s.example.com", true},
+		{"https://203.0.113.7:6443", "", false},
+		{"https://[2001:db8::1]:6443", "", false},
+		{"https://127.0.0.1:6443", "", false},
+		{"https://localhost:6443", "", false},
+	} {
+		err := CheckAPIHost(tc.url, tc.registration)
+		if (err != nil) != tc.warn {
+			t.Errorf("CheckAPIHost(%q, %q) = %v; want a warning %v", tc.url, tc.registration, err, tc.warn)
+		}
+		if err != nil && !strings.Contains(err.Error(), "set registration_address") {
+			t.Errorf("the warning does not say what to do: %v", err)
+		}
+	}
+}

@@ -35,6 +35,23 @@ func ValidateURL(s string) error {
 	return nil
 }
 
+// CheckAPIHost says when the API's URL names a host the servers' certificates do not: they hold
+// each server's own IPv4 addresses (tls-san from IMDS), the registration address, localhost and
+// Kubernetes' service names. A DNS name other than the registration address is not among them,
+// so TLS to it fails. An IP address may be a server's own: it is not judged.
+func CheckAPIHost(apiURL, registrationAddress string) error {
+	host := ""
+	if u, err := url.Parse(apiURL); err == nil { // else ValidateURL says why
+		host = strings.ToLower(u.Hostname())
+	}
+	if host == "" || ValidateIP(host) == nil || host == "localhost" || host == strings.ToLower(registrationAddress) {
+		return nil
+	}
+	return fmt.Errorf("the servers' certificates name their own IP addresses and the registration address, not %q, so a client of %s "+
+		"fails to verify them: set registration_address = %q (nodes then join through it too), or give api_server_url an address they name",
+		host, apiURL, host)
+}
+
 // ValidateCIDRs checks a cluster or service CIDR: one CIDR, or an IPv4 and an IPv6 one separated
 // by a comma (dual stack), each a network address.
 func ValidateCIDRs(s string) error {

@@ -176,7 +176,7 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Fixed address (IP or DNS name) of the cluster, such as a load balancer in front of the servers: every node joins through it, and it is in the servers' certificates. Without it nodes join through a live server's private address. Used by nodes launched after it is set; changing it replaces no node.",
 				Validators:          []validator.String{validString("an address", bootstrap.ValidateRegistrationAddress)}},
 			"api_server_url": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "URL users and the provider reach the Kubernetes API by, such as `https://k8s.example.com:6443` (a load balancer's). Without it, `ec2k8s_cluster_sync` uses `https://<registration_address>:6443`, else the first control-plane node's address. Changing it replaces no node.",
+				MarkdownDescription: "URL users and the provider reach the Kubernetes API by, such as `https://k8s.example.com:6443` (a load balancer's). Without it, `ec2k8s_cluster_sync` uses `https://<registration_address>:6443`, else the first control-plane node's address. Its host must be in the servers' certificates: a DNS name there is the `registration_address` (the plan warns otherwise). Changing it replaces no node.",
 				Validators:          []validator.String{validString("a URL", bootstrap.ValidateURL)}},
 			"etcd_snapshot": schema.SingleNestedAttribute{Optional: true, Computed: true,
 				Default: objectdefault.StaticValue(types.ObjectValueMust(etcdSnapshotAttrTypes, map[string]attr.Value{

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ec2k8s/terraform-provider-ec2k8s/internal/acctest"
 )
 
 // TestAccCluster_importAsUser imports a cluster as a user does (`state rm`, `import` by name)
@@ -44,5 +46,36 @@ func TestAccCluster_importAsUser(t *testing.T) {
 	}
 	if n := proxy.Count("RunInstances") - runs; n != 0 {
 		t.Errorf("%d RunInstances for a pool whose nodes cannot be bootstrapped; want 0", n)
+	}
+}
+
+// TestAccCluster_apiHostWarning: a plan warns when api_server_url names a host the servers'
+// certificates do not (a DNS name other than registration_address), and not when it is the
+// registration address.
+func TestAccCluster_apiHostWarning(t *testing.T) {
+	moto := acctest.SharedMoto(t)
+	acctest.PreCheck(t)
+	cli := acctest.NewCLI(t, moto, moto.URL)
+	config := func(attrs string) string {
+		return acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + `
+resource "ec2k8s_cluster" "demo" {
+  name             = "demo"
+  cloud_credential = ec2k8s_cloud_credential.aws
+` + attrs + `}
+`
+	}
+	const warning = "api_server_url is not in the servers' certificates"
+	for _, tc := range []struct {
+		attrs string
+		warn  bool
+	}{
+		{`  api_server_url = "https://k8s.example.com:6443"` + "\n", true},
+		{`  api_server_url       = "https://k8s.example.com:6443"` + "\n" + `  registration_address = "k8s.example.com"` + "\n", false},
+	} {
+		cli.Write(config(tc.attrs))
+		stdout, stderr, code := cli.Run("plan", "-input=false", "-no-color")
+		if code != 0 || strings.Contains(stdout+stderr, warning) != tc.warn {
+			t.Errorf("plan of\n%s\nexited %d, warned %v; want 0, %v\nstdout (end):\n%s\nstderr:\n%s", tc.attrs, code, strings.Contains(stdout+stderr, warning), tc.warn, lastLines(stdout, 15), stderr)
+		}
 	}
 }

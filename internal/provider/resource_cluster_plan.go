@@ -45,6 +45,11 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 		}
 	}
 	r.validateBootstrap(ctx, m, dist, resp)
+	if !m.APIServerURL.IsNull() && !m.APIServerURL.IsUnknown() && !m.RegistrationAddress.IsUnknown() {
+		if err := bootstrap.CheckAPIHost(m.APIServerURL.ValueString(), m.RegistrationAddress.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeWarning(path.Root("api_server_url"), "api_server_url is not in the servers' certificates", err.Error())
+		}
+	}
 	if !m.Members.IsNull() && !m.Members.IsUnknown() {
 		var members []memberModel
 		resp.Diagnostics.Append(m.Members.ElementsAs(ctx, &members, false)...)
