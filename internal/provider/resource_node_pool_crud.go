@@ -80,9 +80,11 @@ func (r *nodePoolResource) apply(ctx context.Context, timeout time.Duration, pla
 		diags.AddError("Cannot read the node pool", fmt.Sprintf("Node pool %s: %s", pool.ID(), err))
 		return
 	}
-	if c, ok, _ := plan.cluster(ctx); ok && nodesLeave(pool, current) {
-		if api := clusterAPI(ctx, c); api != nil {
-			pool.Remover = apiRemover{api: api, distribution: pool.Spec.Boot.Distribution}
+	if replaced, removed, err := provisioning.Leaving(pool, current); err == nil && replaced+removed > 0 {
+		if c, ok, _ := plan.cluster(ctx); ok {
+			if api := clusterAPI(ctx, c); api != nil {
+				pool.Remover = apiRemover{api: api, distribution: pool.Spec.Boot.Distribution}
+			}
 		}
 	}
 	out, err := client.Reconcile(ctx, pool, current)

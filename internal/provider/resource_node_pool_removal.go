@@ -58,21 +58,3 @@ func (r apiRemover) Prepare(ctx context.Context, n provisioning.Node, etcd bool)
 func (r apiRemover) Forget(ctx context.Context, n provisioning.Node) error {
 	return r.api.DeleteNode(ctx, n.Hostname)
 }
-
-// nodesLeave says whether reconciling p from current takes nodes away: a scale-down, or nodes
-// of another spec to replace.
-func nodesLeave(p provisioning.Pool, current []provisioning.Node) bool {
-	if len(current) > p.Quantity {
-		return true
-	}
-	hash, err := p.Spec.Hash()
-	if err != nil {
-		return false
-	}
-	for _, n := range current {
-		if n.Spec != hash {
-			return true
-		}
-	}
-	return false
-}

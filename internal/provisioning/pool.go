@@ -200,13 +200,8 @@ func (c *Client) Reconcile(ctx context.Context, p Pool, current []Node) (out Out
 		return out, err
 	}
 
-	replaced := 0
-	for _, n := range nodes {
-		if n.Spec != hash {
-			replaced++
-		}
-	}
-	if err := CheckEtcdChange(p.ID(), p.Spec.Boot.Etcd() && p.Remover == nil, min(replaced, p.Quantity), max(len(nodes)-p.Quantity, 0)); err != nil {
+	replaced, removed := leaving(p, hash, nodes)
+	if err := CheckEtcdChange(p.ID(), p.Spec.Boot.Etcd() && p.Remover == nil, replaced, removed); err != nil {
 		return out, err
 	}
 	if err := c.checkEtcdKept(ctx, p, nodes); err != nil {
@@ -331,4 +326,25 @@ func (c *Client) DeletePool(ctx context.Context, cluster, pool string) error {
 		}
 	}
 	return c.DeleteKeyPair(ctx, KeyPairName(cluster, pool))
+}
+
+// Leaving counts the nodes reconciling p from current takes away: nodes of another spec it
+// replaces (at most its quantity) and surplus nodes it removes. A caller that can take nodes out
+// of the cluster first (a Remover) needs one only when the sum is not zero.
+func Leaving(p Pool, current []Node) (replaced, removed int, err error) {
+	hash, err := p.Spec.Hash()
+	if err != nil {
+		return 0, 0, err
+	}
+	replaced, removed = leaving(p, hash, current)
+	return replaced, removed, nil
+}
+
+func leaving(p Pool, hash string, nodes []Node) (replaced, removed int) {
+	for _, n := range nodes {
+		if n.Spec != hash {
+			replaced++
+		}
+	}
+	return min(replaced, p.Quantity), max(len(nodes)-p.Quantity, 0)
 }
