@@ -138,20 +138,21 @@ func (p *PKI) SecretsFor(n Node, init bool) Secrets {
 	return s
 }
 
-// DefaultTaints are Rancher's taints for dedicated servers (rancher/rancher pkg/capr/taints.go):
+// DefaultTaints are Rancher's taints for dedicated servers, written as Rancher's node-role docs
+// give them (key=true:Effect; rancher/rancher pkg/capr/taints.go sets the same keys and effects):
 // etcd nodes without the worker role repel running pods, control-plane nodes without it repel new
 // ones; a node with the worker role gets none. k3s nodes that run etcd and the control plane get
-// only the control-plane taint, as in Rancher.
+// only the control-plane taint, as in Rancher (k3s's charts do not tolerate both).
 func (n Node) DefaultTaints() []string {
 	if slices.Contains(n.Roles, RoleWorker) {
 		return nil
 	}
 	var out []string
 	if n.Etcd() && (n.Distribution != "k3s" || !n.ControlPlane()) {
-		out = append(out, "node-role.kubernetes.io/etcd:NoExecute")
+		out = append(out, "node-role.kubernetes.io/etcd=true:NoExecute")
 	}
 	if n.ControlPlane() {
-		out = append(out, "node-role.kubernetes.io/control-plane:NoSchedule")
+		out = append(out, "node-role.kubernetes.io/control-plane=true:NoSchedule")
 	}
 	return out
 }

@@ -12,7 +12,7 @@ import (
 // control-plane NoSchedule on dedicated servers, except that a k3s server running both etcd and
 // the control plane gets only the control-plane taint.
 func TestPoolConfig_defaultTaints(t *testing.T) {
-	const etcd, cp = "node-role.kubernetes.io/etcd:NoExecute", "node-role.kubernetes.io/control-plane:NoSchedule"
+	const etcd, cp = "node-role.kubernetes.io/etcd=true:NoExecute", "node-role.kubernetes.io/control-plane=true:NoSchedule"
 	want := map[string]map[string][]string{
 		"rke2": {"etcd": {etcd}, "cp": {cp}, "etcd-cp": {etcd, cp}, "worker": nil, "all": nil},
 		"k3s":  {"etcd": {etcd}, "cp": {cp}, "etcd-cp": {cp}, "worker": nil, "all": nil},
