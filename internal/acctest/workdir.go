@@ -2,6 +2,7 @@ package acctest
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -79,22 +80,49 @@ func (c *CLIDir) NoProxyEscape() {
 	}
 }
 
-// LiveInstances asks moto for the instances in region that are not terminated (pending,
-// running, shutting down, stopping or stopped), matching the extra filters if any.
-func LiveInstances(t *testing.T, m *Moto, region string, filters ...types.Filter) []types.Instance {
-	t.Helper()
-	filters = append(filters, types.Filter{Name: aws.String("instance-state-name"),
-		Values: []string{"pending", "running", "shutting-down", "stopping", "stopped"}})
+// LiveStates are the states of an instance that is not terminated.
+var LiveStates = []string{"pending", "running", "shutting-down", "stopping", "stopped"}
+
+// TagFilter matches instances whose tag key has one of values.
+func TagFilter(key string, values ...string) types.Filter {
+	return types.Filter{Name: aws.String("tag:" + key), Values: values}
+}
+
+// StateFilter matches instances in one of states.
+func StateFilter(states ...string) types.Filter {
+	return types.Filter{Name: aws.String("instance-state-name"), Values: states}
+}
+
+// FindInstances asks moto (directly, past every proxy) for the instances in region matching
+// filters, every page. It returns its error, for checks and goroutines that cannot fail the test.
+func FindInstances(m *Moto, region string, filters ...types.Filter) ([]types.Instance, error) {
 	p := ec2.NewDescribeInstancesPaginator(EC2(m, region), &ec2.DescribeInstancesInput{Filters: filters})
 	var all []types.Instance
 	for p.HasMorePages() {
 		out, err := p.NextPage(context.Background())
 		if err != nil {
-			t.Fatalf("DescribeInstances on moto: %v", err)
+			return nil, fmt.Errorf("DescribeInstances on moto: %w", err)
 		}
 		for _, r := range out.Reservations {
 			all = append(all, r.Instances...)
 		}
 	}
+	return all, nil
+}
+
+// Instances is FindInstances for the test's own goroutine: an error fails the test.
+func Instances(t *testing.T, m *Moto, region string, filters ...types.Filter) []types.Instance {
+	t.Helper()
+	all, err := FindInstances(m, region, filters...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return all
+}
+
+// LiveInstances asks moto for the instances in region that are not terminated (LiveStates),
+// matching the extra filters if any.
+func LiveInstances(t *testing.T, m *Moto, region string, filters ...types.Filter) []types.Instance {
+	t.Helper()
+	return Instances(t, m, region, append(filters, StateFilter(LiveStates...))...)
 }

@@ -101,18 +101,10 @@ func reconcile(ctx context.Context, c *provisioning.Client, p provisioning.Pool,
 // from a retried launch would show here.
 func everLaunched(t *testing.T, m *acctest.Moto, pool string) (total, live int) {
 	t.Helper()
-	out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
-		{Name: aws.String("tag:" + provisioning.TagPool), Values: []string{pool}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range out.Reservations {
-		for _, i := range r.Instances {
-			total++
-			if i.State.Name != types.InstanceStateNameTerminated {
-				live++
-			}
+	for _, i := range acctest.Instances(t, m, "us-west-2", acctest.TagFilter(provisioning.TagPool, pool)) {
+		total++
+		if i.State.Name != types.InstanceStateNameTerminated {
+			live++
 		}
 	}
 	return total, live

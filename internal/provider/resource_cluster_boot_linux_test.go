@@ -194,18 +194,7 @@ resource "ec2k8s_cluster" "demo" {
 
 func clusterInstances(t *testing.T, m *acctest.Moto) []ec2types.Instance {
 	t.Helper()
-	out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
-		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all []ec2types.Instance
-	for _, r := range out.Reservations {
-		all = append(all, r.Instances...)
-	}
-	return all
+	return acctest.Instances(t, m, "us-west-2", acctest.TagFilter(provisioning.TagCluster, "demo"), acctest.StateFilter("pending", "running"))
 }
 
 // userData is an instance's user data as EC2 gives it to the node (gzip and all).

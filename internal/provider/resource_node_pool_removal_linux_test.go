@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -228,17 +226,13 @@ func playCluster(cs kubernetes.Interface, moto *acctest.Moto, ids map[string]str
 
 // instanceStates is the state of every instance of the cluster moto knows, by ID.
 func instanceStates(m *acctest.Moto) (map[string]string, error) {
-	out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
-	}})
+	instances, err := acctest.FindInstances(m, "us-west-2", acctest.TagFilter(provisioning.TagCluster, "demo"))
 	if err != nil {
 		return nil, err
 	}
 	states := map[string]string{}
-	for _, r := range out.Reservations {
-		for _, i := range r.Instances {
-			states[aws.ToString(i.InstanceId)] = string(i.State.Name)
-		}
+	for _, i := range instances {
+		states[aws.ToString(i.InstanceId)] = string(i.State.Name)
 	}
 	return states, nil
 }

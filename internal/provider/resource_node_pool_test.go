@@ -64,18 +64,7 @@ resource "ec2k8s_node_pool" %[1]q {
 // liveInstances asks moto for the pool's live instances.
 func liveInstances(t *testing.T, m *acctest.Moto, pool string) []types.Instance {
 	t.Helper()
-	out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
-		{Name: aws.String("tag:" + provisioning.TagPool), Values: []string{pool}},
-		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all []types.Instance
-	for _, r := range out.Reservations {
-		all = append(all, r.Instances...)
-	}
-	return all
+	return acctest.LiveInstances(t, m, "us-west-2", acctest.TagFilter(provisioning.TagPool, pool))
 }
 
 // checkPoolCount is a state check that asks moto how many live instances a pool has.
@@ -94,17 +83,12 @@ func checkPoolsGone(m *acctest.Moto) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		ctx := context.Background()
 		c := acctest.EC2(m, "us-west-2")
-		out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
-			{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
-			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped", "shutting-down"}},
-		}})
+		live, err := acctest.FindInstances(m, "us-west-2", acctest.TagFilter(provisioning.TagCluster, "demo"), acctest.StateFilter(acctest.LiveStates...))
 		if err != nil {
 			return err
 		}
-		for _, r := range out.Reservations {
-			for _, i := range r.Instances {
-				return fmt.Errorf("instance %s (%s) of cluster demo is still %s", aws.ToString(i.InstanceId), acctest.TagValue(i.Tags, provisioning.TagPool), i.State.Name)
-			}
+		for _, i := range live {
+			return fmt.Errorf("instance %s (%s) of cluster demo is still %s", aws.ToString(i.InstanceId), acctest.TagValue(i.Tags, provisioning.TagPool), i.State.Name)
 		}
 		kp, err := c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{})
 		if err != nil {
@@ -121,27 +105,22 @@ func checkPoolsGone(m *acctest.Moto) func(*terraform.State) error {
 // name (hostname prefix and index from the instance's own tags), and no two are the same.
 func checkNames(t *testing.T, m *acctest.Moto) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		out, err := acctest.EC2(m, "us-west-2").DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
-			{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"demo"}},
-			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
-		}})
+		instances, err := acctest.FindInstances(m, "us-west-2", acctest.TagFilter(provisioning.TagCluster, "demo"), acctest.StateFilter("pending", "running"))
 		if err != nil {
 			return err
 		}
 		seen := map[string]string{}
-		for _, r := range out.Reservations {
-			for _, i := range r.Instances {
-				base, _ := strconv.Atoi(acctest.TagValue(i.Tags, provisioning.TagIndexBase))
-				want := fmt.Sprintf("%s%d", acctest.TagValue(i.Tags, provisioning.TagHostnamePrefix), base+int(aws.ToInt32(i.AmiLaunchIndex)))
-				name := acctest.TagValue(i.Tags, provisioning.TagName)
-				if name != want {
-					return fmt.Errorf("instance %s is named %q; want its node name %q", aws.ToString(i.InstanceId), name, want)
-				}
-				if other, dup := seen[name]; dup {
-					return fmt.Errorf("instances %s and %s are both named %q", other, aws.ToString(i.InstanceId), name)
-				}
-				seen[name] = aws.ToString(i.InstanceId)
+		for _, i := range instances {
+			base, _ := strconv.Atoi(acctest.TagValue(i.Tags, provisioning.TagIndexBase))
+			want := fmt.Sprintf("%s%d", acctest.TagValue(i.Tags, provisioning.TagHostnamePrefix), base+int(aws.ToInt32(i.AmiLaunchIndex)))
+			name := acctest.TagValue(i.Tags, provisioning.TagName)
+			if name != want {
+				return fmt.Errorf("instance %s is named %q; want its node name %q", aws.ToString(i.InstanceId), name, want)
 			}
+			if other, dup := seen[name]; dup {
+				return fmt.Errorf("instances %s and %s are both named %q", other, aws.ToString(i.InstanceId), name)
+			}
+			seen[name] = aws.ToString(i.InstanceId)
 		}
 		if len(seen) == 0 {
 			return fmt.Errorf("no live instance of cluster demo")
