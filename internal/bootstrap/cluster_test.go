@@ -67,6 +67,7 @@ func TestCheckAPIHost(t *testing.T) {
 		{"https://[2001:db8::1]:6443", "", false},
 		{"https://127.0.0.1:6443", "", false},
 		{"https://localhost:6443", "", false},
+		{"https://kubernetes.default.svc", "", false},
 	} {
 		err := CheckAPIHost(tc.url, tc.registration)
 		if (err != nil) != tc.warn {

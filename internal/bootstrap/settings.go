@@ -36,15 +36,18 @@ func ValidateURL(s string) error {
 }
 
 // CheckAPIHost says when the API's URL names a host the servers' certificates do not: they hold
-// each server's own IPv4 addresses (tls-san from IMDS), the registration address, localhost and
-// Kubernetes' service names. A DNS name other than the registration address is not among them,
-// so TLS to it fails. An IP address may be a server's own: it is not judged.
+// each server's own IPv4 addresses (tls-san from IMDS), its node name, the registration address,
+// localhost and the API's in-cluster service names. Another DNS name is not among them, so TLS to
+// it fails (a node name is not known to the cluster: one would be warned about, wrongly, and
+// would only be reached while that node lives). An IP address may be a server's own: it is not
+// judged.
 func CheckAPIHost(apiURL, registrationAddress string) error {
 	host := ""
 	if u, err := url.Parse(apiURL); err == nil { // else ValidateURL says why
 		host = strings.ToLower(u.Hostname())
 	}
-	if host == "" || ValidateIP(host) == nil || host == "localhost" || host == strings.ToLower(registrationAddress) {
+	if host == "" || ValidateIP(host) == nil || host == strings.ToLower(registrationAddress) ||
+		slices.Contains([]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, host) {
 		return nil
 	}
 	return fmt.Errorf("the servers' certificates name their own IP addresses and the registration address, not %q, so a client of %s "+

@@ -201,9 +201,10 @@ func (c *Client) startCluster(ctx context.Context, p Pool, hash string, sgIDs []
 		for _, s := range servers {
 			ids = append(ids, s.InstanceID)
 		}
-		return nil, fmt.Errorf("cluster %s has control-plane servers (%s) but no etcd server pending or running: its etcd is gone, and a new etcd "+
-			"node would start a second cluster beside them. Restore etcd from a snapshot on a new etcd node (see the troubleshooting guide), "+
-			"or destroy the control-plane pools and let the cluster start anew", p.Cluster, strings.Join(ids, ", "))
+		return nil, fmt.Errorf("cluster %s has control-plane servers (%s) but no etcd server pending or running: the etcd servers they joined "+
+			"through are gone (terminated, or the node that started the cluster never ran), and a new etcd node would start a second cluster "+
+			"beside them. If the cluster held data, restore etcd from a snapshot on a new etcd node (see the troubleshooting guide); "+
+			"otherwise destroy the control-plane pools and apply again to start the cluster anew", p.Cluster, strings.Join(ids, ", "))
 	}
 	c.progress("starting the cluster", map[string]any{"pool": p.ID(), "index": indexBase})
 	nodes, err := c.Launch(ctx, p, hash, sgIDs, 1, p.launch(indexBase, true, ""))

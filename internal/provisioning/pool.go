@@ -340,11 +340,15 @@ func Leaving(p Pool, current []Node) (replaced, removed int, err error) {
 	return replaced, removed, nil
 }
 
+// leaving is Leaving with the hash known. Surplus nodes of another spec go first (Reconcile's
+// order), so only those that remain are replaced.
 func leaving(p Pool, hash string, nodes []Node) (replaced, removed int) {
+	others := 0
 	for _, n := range nodes {
 		if n.Spec != hash {
-			replaced++
+			others++
 		}
 	}
-	return min(replaced, p.Quantity), max(len(nodes)-p.Quantity, 0)
+	removed = max(len(nodes)-p.Quantity, 0)
+	return min(max(others-removed, 0), p.Quantity), removed
 }

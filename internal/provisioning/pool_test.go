@@ -556,6 +556,8 @@ func TestLeaving(t *testing.T) {
 		{"drifted, scaling up", 3, []Node{node("drift")}, 1, 0},
 		{"all old, scaling down", 1, []Node{node("old"), node("old"), node("old")}, 1, 2},
 		{"to zero", 0, []Node{node("old"), node(hash)}, 0, 2},
+		{"the old one is the surplus", 2, []Node{node(hash), node(hash), node("old")}, 0, 1},
+		{"two old, one surplus", 2, []Node{node(hash), node("old"), node("old")}, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p.Quantity = tc.quantity
