@@ -38,6 +38,18 @@ func testAccRun(t *testing.T, steps []resource.TestStep) {
 	})
 }
 
+// testAccRunPools is testAccRun for pools on moto: after the test, no live instance and no key
+// pair of the cluster may remain (checkPoolsGone).
+func testAccRunPools(t *testing.T, moto *acctest.Moto, steps []resource.TestStep) {
+	t.Helper()
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkPoolsGone(moto),
+		Steps:                    steps,
+	})
+}
+
 // planErrorStep plans config and expects it to fail with an error that says want
 // (acctest.ErrorRe): what a configuration alone shows wrong is caught before any apply.
 func planErrorStep(config, want string) resource.TestStep {

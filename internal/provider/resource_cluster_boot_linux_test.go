@@ -40,9 +40,7 @@ func TestAccCluster_seedTopologyBoots(t *testing.T) {
 }
 
 func seedTopologyBoots(t *testing.T, dist string) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	cli := acctest.NewCLI(t, moto, moto.URL)
+	moto, cli := cliOnMoto(t)
 	pools := ""
 	for _, p := range []struct {
 		name  string

@@ -53,9 +53,7 @@ func TestAccCluster_importAsUser(t *testing.T) {
 // certificates do not (a DNS name other than registration_address), and not when it is the
 // registration address.
 func TestAccCluster_apiHostWarning(t *testing.T) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	cli := acctest.NewCLI(t, moto, moto.URL)
+	_, cli := cliOnMoto(t)
 	config := func(attrs string) string {
 		return acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + `
 resource "ec2k8s_cluster" "demo" {

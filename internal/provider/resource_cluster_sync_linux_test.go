@@ -28,9 +28,7 @@ import (
 // authorizer decides), removing the member takes that away, and a node that never registers
 // fails the sync at its timeout, named.
 func TestAccClusterSync_realAPIServer(t *testing.T) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	cli := acctest.NewCLI(t, moto, moto.URL)
+	moto, cli := cliOnMoto(t)
 	baseFor := func(workers int) string {
 		return acctest.CredentialConfig("aws", "us-west-2", acctest.AccessKey, acctest.SecretKey) + `
 resource "ec2k8s_node_template" "ubuntu" {

@@ -103,45 +103,40 @@ func TestAccNodePool_sshKey(t *testing.T) {
 			return nil
 		}
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             checkPoolsGone(moto),
-		Steps: []resource.TestStep{
-			{
-				Config: clusterConfig(moto, "", poolHCL("workers", 2, "worker")),
-				ConfigStateChecks: []statecheck.StateCheck{firstID(),
-					statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
-				Check: checkKey(t, moto, ""),
+	testAccRunPools(t, moto, []resource.TestStep{
+		{
+			Config: clusterConfig(moto, "", poolHCL("workers", 2, "worker")),
+			ConfigStateChecks: []statecheck.StateCheck{firstID(),
+				statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
+			Check: checkKey(t, moto, ""),
+		},
+		{
+			Config:            clusterConfig(moto, withKey(keyA), poolHCL("workers", 2, "worker")),
+			ConfigPlanChecks:  update(plancheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.StringExact("ec2k8s-demo-workers"))),
+			ConfigStateChecks: []statecheck.StateCheck{firstID()},
+			Check:             checkKey(t, moto, keyA),
+		},
+		{
+			Config:            clusterConfig(moto, withKey(keyB), poolHCL("workers", 2, "worker")),
+			ConfigPlanChecks:  update(),
+			ConfigStateChecks: []statecheck.StateCheck{firstID()},
+			Check:             checkKey(t, moto, keyB),
+		},
+		{
+			// A new node gets the key pair; the old ones are untouched.
+			Config:            clusterConfig(moto, withKey(keyB), poolHCL("workers", 3, "worker")),
+			ConfigStateChecks: []statecheck.StateCheck{firstID()},
+			Check:             resource.ComposeAggregateTestCheckFunc(checkKey(t, moto, keyB), launchedWith("ec2k8s-demo-workers")),
+		},
+		{
+			Config: clusterConfig(moto, "", poolHCL("workers", 3, "worker")),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
-			{
-				Config:            clusterConfig(moto, withKey(keyA), poolHCL("workers", 2, "worker")),
-				ConfigPlanChecks:  update(plancheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.StringExact("ec2k8s-demo-workers"))),
-				ConfigStateChecks: []statecheck.StateCheck{firstID()},
-				Check:             checkKey(t, moto, keyA),
-			},
-			{
-				Config:            clusterConfig(moto, withKey(keyB), poolHCL("workers", 2, "worker")),
-				ConfigPlanChecks:  update(),
-				ConfigStateChecks: []statecheck.StateCheck{firstID()},
-				Check:             checkKey(t, moto, keyB),
-			},
-			{
-				// A new node gets the key pair; the old ones are untouched.
-				Config:            clusterConfig(moto, withKey(keyB), poolHCL("workers", 3, "worker")),
-				ConfigStateChecks: []statecheck.StateCheck{firstID()},
-				Check:             resource.ComposeAggregateTestCheckFunc(checkKey(t, moto, keyB), launchedWith("ec2k8s-demo-workers")),
-			},
-			{
-				Config: clusterConfig(moto, "", poolHCL("workers", 3, "worker")),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{firstID(),
-					statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
-				Check: checkKey(t, moto, ""),
-			},
+			ConfigStateChecks: []statecheck.StateCheck{firstID(),
+				statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("key_pair_name"), knownvalue.Null())},
+			Check: checkKey(t, moto, ""),
 		},
 	})
 }
@@ -178,36 +173,31 @@ func TestAccNodePool_partialCreateIsNotTainted(t *testing.T) {
 			proxy := acctest.NewFaultProxy(t, moto, 0, 1)
 			pool := strings.Replace(poolHCL("workers", 3, "worker"), "  worker = true", "  worker = true\n  "+tc.timeout, 1)
 			sameIDs := statecheck.CompareValue(compare.ValuesSame())
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: testAccProviders,
-				CheckDestroy:             checkPoolsGone(moto),
-				Steps: []resource.TestStep{
-					// The cluster's servers first, with nothing broken; then the workers.
-					{Config: proxiedConfig(moto, proxy.URL, "")},
-					{
-						PreConfig:          func() { tc.break_(proxy, moto) },
-						Config:             proxiedConfig(moto, proxy.URL, pool),
-						ExpectNonEmptyPlan: true, // the nodes are not named yet
-						ConfigStateChecks: []statecheck.StateCheck{
-							sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-							statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3)),
-						},
-						Check: checkPoolCount(t, moto, "workers", 3),
+			testAccRunPools(t, moto, []resource.TestStep{
+				// The cluster's servers first, with nothing broken; then the workers.
+				{Config: proxiedConfig(moto, proxy.URL, "")},
+				{
+					PreConfig:          func() { tc.break_(proxy, moto) },
+					Config:             proxiedConfig(moto, proxy.URL, pool),
+					ExpectNonEmptyPlan: true, // the nodes are not named yet
+					ConfigStateChecks: []statecheck.StateCheck{
+						sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+						statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3)),
 					},
-					{
-						PreConfig: func() { tc.fix(proxy) },
-						Config:    proxiedConfig(moto, proxy.URL, pool),
-						ConfigPlanChecks: resource.ConfigPlanChecks{
-							// Updated in place: a tainted pool would be replaced, every node destroyed.
-							PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
-							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-						},
-						ConfigStateChecks: []statecheck.StateCheck{
-							sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-						},
-						Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "workers", 3), checkNames(t, moto)),
+					Check: checkPoolCount(t, moto, "workers", 3),
+				},
+				{
+					PreConfig: func() { tc.fix(proxy) },
+					Config:    proxiedConfig(moto, proxy.URL, pool),
+					ConfigPlanChecks: resource.ConfigPlanChecks{
+						// Updated in place: a tainted pool would be replaced, every node destroyed.
+						PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
+						PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 					},
+					ConfigStateChecks: []statecheck.StateCheck{
+						sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+					},
+					Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "workers", 3), checkNames(t, moto)),
 				},
 			})
 			if n := proxy.Count("RunInstances"); n != 2 {
@@ -225,30 +215,25 @@ func TestAccNodePool_createThatLaunchedNothingFails(t *testing.T) {
 	moto := acctest.SharedMoto(t)
 	proxy := acctest.NewFaultProxy(t, moto, 0, 1)
 	config := proxiedConfig(moto, proxy.URL, poolHCL("workers", 3, "worker"))
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             checkPoolsGone(moto),
-		Steps: []resource.TestStep{
-			{Config: proxiedConfig(moto, proxy.URL, "")},
-			{
-				PreConfig:   func() { proxy.Force("RunInstances", acctest.CapacityError) },
-				Config:      config,
-				ExpectError: regexp.MustCompile(`(?s)Node pool create failed.*nothing was launched`),
+	testAccRunPools(t, moto, []resource.TestStep{
+		{Config: proxiedConfig(moto, proxy.URL, "")},
+		{
+			PreConfig:   func() { proxy.Force("RunInstances", acctest.CapacityError) },
+			Config:      config,
+			ExpectError: regexp.MustCompile(`(?s)Node pool create failed.*nothing was launched`),
+		},
+		{
+			PreConfig: func() {
+				proxy.Force("RunInstances", acctest.NoFault)
+				if live := liveInstances(t, moto, "workers"); len(live) != 0 {
+					t.Fatalf("the failed create left %d instances", len(live))
+				}
 			},
-			{
-				PreConfig: func() {
-					proxy.Force("RunInstances", acctest.NoFault)
-					if live := liveInstances(t, moto, "workers"); len(live) != 0 {
-						t.Fatalf("the failed create left %d instances", len(live))
-					}
-				},
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionCreate)},
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "workers", 3), checkNames(t, moto)),
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionCreate)},
 			},
+			Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "workers", 3), checkNames(t, moto)),
 		},
 	})
 	if n := proxy.Injected()[acctest.CapacityError]; n != 1 {
@@ -266,35 +251,30 @@ func TestAccNodePool_renameDenied(t *testing.T) {
 		return sameIDs.AddStateValue(nodePoolAddr("workers"), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))
 	}
 	config := proxiedConfig(moto, proxy.URL, poolHCL("workers", 2, "worker"))
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             checkPoolsGone(moto),
-		Steps: []resource.TestStep{
-			{Config: config, ConfigStateChecks: []statecheck.StateCheck{firstID()}, Check: checkNames(t, moto)},
-			{
-				PreConfig: func() {
-					victim := liveInstances(t, moto, "workers")[0].InstanceId
-					if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
-						Tags: []types.Tag{{Key: aws.String(provisioning.TagName), Value: aws.String("renamed-in-console")}}}); err != nil {
-						t.Fatal(err)
-					}
-					proxy.Force("CreateTags", acctest.Unauthorized)
-				},
-				Config:             config,
-				ExpectNonEmptyPlan: true, // still misnamed
-				Check:              checkPoolCount(t, moto, "workers", 2),
+	testAccRunPools(t, moto, []resource.TestStep{
+		{Config: config, ConfigStateChecks: []statecheck.StateCheck{firstID()}, Check: checkNames(t, moto)},
+		{
+			PreConfig: func() {
+				victim := liveInstances(t, moto, "workers")[0].InstanceId
+				if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
+					Tags: []types.Tag{{Key: aws.String(provisioning.TagName), Value: aws.String("renamed-in-console")}}}); err != nil {
+					t.Fatal(err)
+				}
+				proxy.Force("CreateTags", acctest.Unauthorized)
 			},
-			{
-				PreConfig: func() { proxy.Force("CreateTags", acctest.NoFault) },
-				Config:    config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{firstID()},
-				Check:             checkNames(t, moto),
+			Config:             config,
+			ExpectNonEmptyPlan: true, // still misnamed
+			Check:              checkPoolCount(t, moto, "workers", 2),
+		},
+		{
+			PreConfig: func() { proxy.Force("CreateTags", acctest.NoFault) },
+			Config:    config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr("workers"), plancheck.ResourceActionUpdate)},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
+			ConfigStateChecks: []statecheck.StateCheck{firstID()},
+			Check:             checkNames(t, moto),
 		},
 	})
 }

@@ -41,6 +41,15 @@ resource "ec2k8s_node_template" "ubuntu" {
 ` + clusterTail("")
 }
 
+// cliOnMoto is a CLI working directory whose EC2 calls reach the shared moto (through its strict
+// proxy), once the CLI under test is known.
+func cliOnMoto(t *testing.T) (*acctest.Moto, *acctest.CLIDir) {
+	t.Helper()
+	moto := acctest.SharedMoto(t)
+	acctest.PreCheck(t)
+	return moto, acctest.NewCLI(t, moto, moto.URL)
+}
+
 // poolCLI is a CLI working directory whose EC2 calls pass a fault proxy (for its hooks and
 // counters) in front of the shared moto, configured with one worker pool; everything is
 // destroyed, and checked gone, when the test ends.
@@ -407,9 +416,7 @@ func fileExists(path string) bool {
 // unknown and warn that the nodes may be replaced; the apply must replace them; a known
 // change must show the new spec and say the nodes will be replaced.
 func TestAccNodePool_unknownSpecInput(t *testing.T) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	cli := acctest.NewCLI(t, moto, moto.URL)
+	moto, cli := cliOnMoto(t)
 	t.Logf("CLI under test: %s", cli.Version())
 	const pool = "workers"
 	addr := nodePoolAddr(pool)

@@ -35,22 +35,17 @@ resource "ec2k8s_node_template" "ubuntu" {
 }
 ` + clusterTail(poolHCL("workers", n, "worker"))
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             checkPoolsGone(moto),
-		Steps: []resource.TestStep{
-			{
-				Config:            config(3),
-				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3))},
-				Check:             checkPoolCount(t, moto, "workers", 3),
-				ConfigPlanChecks:  resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-			},
-			{
-				Config:           config(5),
-				Check:            checkPoolCount(t, moto, "workers", 5),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-			},
+	testAccRunPools(t, moto, []resource.TestStep{
+		{
+			Config:            config(3),
+			ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(nodePoolAddr("workers"), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3))},
+			Check:             checkPoolCount(t, moto, "workers", 3),
+			ConfigPlanChecks:  resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		},
+		{
+			Config:           config(5),
+			Check:            checkPoolCount(t, moto, "workers", 5),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 		},
 	})
 	if n := len(proxy.Injected()); n < 3 {

@@ -31,9 +31,7 @@ import (
 // removed by the distribution's controller (played by the test), its instance terminated, its
 // Node deleted — one at a time, newest first.
 func TestAccNodePool_etcdScaleDownThroughTheAPI(t *testing.T) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	cli := acctest.NewCLI(t, moto, moto.URL)
+	moto, cli := cliOnMoto(t)
 	config := func(quantity int, apiURL string) string {
 		api := ""
 		if apiURL != "" {

@@ -212,120 +212,115 @@ func testPoolLifecycle(t *testing.T, pools []poolDef) {
 	}
 	empty := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
 	base := topologyHCL(pools, nil)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             checkPoolsGone(moto),
-		Steps: []resource.TestStep{
-			{
-				Config: topologyConfig(moto, "", base),
-				ConfigStateChecks: append(created, replaced.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-					renamed.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
-				Check:            resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
-				ConfigPlanChecks: empty,
+	testAccRunPools(t, moto, []resource.TestStep{
+		{
+			Config: topologyConfig(moto, "", base),
+			ConfigStateChecks: append(created, replaced.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+				renamed.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id"))),
+			Check:            resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
+			ConfigPlanChecks: empty,
+		},
+		{
+			// A Name changed in the console is set back; that replaces nothing.
+			PreConfig: func() {
+				victim := liveInstances(t, moto, first.name)[0].InstanceId
+				if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
+					Tags: []types.Tag{{Key: aws.String(provisioning.TagName), Value: aws.String("renamed-in-console")}}}); err != nil {
+					t.Fatal(err)
+				}
 			},
-			{
-				// A Name changed in the console is set back; that replaces nothing.
-				PreConfig: func() {
-					victim := liveInstances(t, moto, first.name)[0].InstanceId
-					if _, err := acctest.EC2(moto, "us-west-2").CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(victim)},
-						Tags: []types.Tag{{Key: aws.String(provisioning.TagName), Value: aws.String("renamed-in-console")}}}); err != nil {
-						t.Fatal(err)
-					}
+			Config: topologyConfig(moto, "", base),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate),
+					// Set back by the apply, unless the renaming fails (a warning): unknown until then.
+					plancheck.ExpectUnknownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("name")),
 				},
-				Config: topologyConfig(moto, "", base),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate),
-						// Set back by the apply, unless the renaming fails (a warning): unknown until then.
-						plancheck.ExpectUnknownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("name")),
-					},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					renamed.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
-			{
-				// Scale the first pool up: one more node, the next name, the others untouched.
-				Config: topologyConfig(moto, "", topologyHCL(pools, up)),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(first.quantity).AtMapKey("hostname"),
-						knownvalue.StringExact(fmt.Sprintf("demo-%s-%d", first.name, first.quantity+1))),
-				},
-				Check: counts(up),
+			ConfigStateChecks: []statecheck.StateCheck{
+				renamed.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 			},
-			{
-				// Scale it down below the start: the newest nodes go, the first stays.
-				Config:            topologyConfig(moto, "", topologyHCL(pools, down)),
-				ConfigPlanChecks:  empty,
-				ConfigStateChecks: scaledDown(first),
-				Check:             counts(down),
+			Check: resource.ComposeAggregateTestCheckFunc(counts(nil), checkNames(t, moto)),
+		},
+		{
+			// Scale the first pool up: one more node, the next name, the others untouched.
+			Config: topologyConfig(moto, "", topologyHCL(pools, up)),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate)},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
-			{
-				// A template change replaces every node, one at a time, with new names.
-				Config: topologyConfig(moto, "root_size = 40", base),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             ubuntuPools(plancheck.ResourceActionUpdate),
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					replaced.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-				},
-				Check: counts(nil),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(first.quantity).AtMapKey("hostname"),
+					knownvalue.StringExact(fmt.Sprintf("demo-%s-%d", first.name, first.quantity+1))),
 			},
-			{
-				// A node terminated behind Terraform's back is drift; the apply replaces it.
-				PreConfig: func() {
-					victim := liveInstances(t, moto, first.name)[0].InstanceId
-					if _, err := acctest.EC2(moto, "us-west-2").TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(victim)}}); err != nil {
-						t.Fatal(err)
-					}
-				},
-				Config: topologyConfig(moto, "root_size = 40", base),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					sameIDs.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-				},
-				Check: counts(nil),
+			Check: counts(up),
+		},
+		{
+			// Scale it down below the start: the newest nodes go, the first stays.
+			Config:            topologyConfig(moto, "", topologyHCL(pools, down)),
+			ConfigPlanChecks:  empty,
+			ConfigStateChecks: scaledDown(first),
+			Check:             counts(down),
+		},
+		{
+			// A template change replaces every node, one at a time, with new names.
+			Config: topologyConfig(moto, "root_size = 40", base),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply:             ubuntuPools(plancheck.ResourceActionUpdate),
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
-			{
-				// Rotating the credential's keys: pools are updated in place, no node replaced.
-				Config: templateConfig(moto, rotatedKey, rotatedSecret, "root_size = 40") + clusterOnlyTail(base),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: append(allPools(plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					sameIDs.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
-				},
-				Check: counts(nil),
+			ConfigStateChecks: []statecheck.StateCheck{
+				replaced.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
 			},
-			// Import with an import block: the pool is read back from its instances' tags and
-			// updated in place to record cluster and node_template; its spec and nodes stay as
-			// they are, so no node is replaced.
-			importBlockStep(nodePoolAddr(first.name), "us-west-2/demo/"+first.name,
-				plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("spec"), knownvalue.NotNull()),
-				plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
-			{
-				// What an import block's plan cannot show: the pool read back from EC2 is the
-				// state it had, attribute by attribute, but for the received objects, which
-				// Terraform cannot read back.
-				ResourceName:            nodePoolAddr(first.name),
-				ImportState:             true,
-				ImportStateId:           "us-west-2/demo/" + first.name,
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"cluster", "node_template", "timeouts"},
+			Check: counts(nil),
+		},
+		{
+			// A node terminated behind Terraform's back is drift; the apply replaces it.
+			PreConfig: func() {
+				victim := liveInstances(t, moto, first.name)[0].InstanceId
+				if _, err := acctest.EC2(moto, "us-west-2").TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(victim)}}); err != nil {
+					t.Fatal(err)
+				}
 			},
+			Config: topologyConfig(moto, "root_size = 40", base),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(nodePoolAddr(first.name), plancheck.ResourceActionUpdate)},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				sameIDs.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+			},
+			Check: counts(nil),
+		},
+		{
+			// Rotating the credential's keys: pools are updated in place, no node replaced.
+			Config: templateConfig(moto, rotatedKey, rotatedSecret, "root_size = 40") + clusterOnlyTail(base),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: append(allPools(plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				sameIDs.AddStateValue(nodePoolAddr(first.name), tfjsonpath.New("nodes").AtSliceIndex(0).AtMapKey("instance_id")),
+			},
+			Check: counts(nil),
+		},
+		// Import with an import block: the pool is read back from its instances' tags and
+		// updated in place to record cluster and node_template; its spec and nodes stay as
+		// they are, so no node is replaced.
+		importBlockStep(nodePoolAddr(first.name), "us-west-2/demo/"+first.name,
+			plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("spec"), knownvalue.NotNull()),
+			plancheck.ExpectKnownValue(nodePoolAddr(first.name), tfjsonpath.New("nodes"), knownvalue.ListSizeExact(first.quantity))),
+		{
+			// What an import block's plan cannot show: the pool read back from EC2 is the
+			// state it had, attribute by attribute, but for the received objects, which
+			// Terraform cannot read back.
+			ResourceName:            nodePoolAddr(first.name),
+			ImportState:             true,
+			ImportStateId:           "us-west-2/demo/" + first.name,
+			ImportStateVerify:       true,
+			ImportStateVerifyIgnore: []string{"cluster", "node_template", "timeouts"},
 		},
 	})
 }
@@ -379,26 +374,21 @@ func TestAccNodePool_allRoles(t *testing.T) {
 	all := func(n int) string { return poolHCL("all", n, "etcd", "control_plane", "worker") }
 	empty := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
 	refused := acctest.ErrorRe("etcd members would be left behind")
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             checkPoolsGone(moto),
-		Steps: []resource.TestStep{
-			{Config: topologyConfig(moto, "", all(1)), ConfigPlanChecks: empty, Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "all", 1), checkNames(t, moto))},
-			{Config: topologyConfig(moto, "", all(3)), ConfigPlanChecks: empty, Check: checkPoolCount(t, moto, "all", 3)},
-			{Config: topologyConfig(moto, "", all(2)), PlanOnly: true, ExpectError: refused},
-			{Config: topologyConfig(moto, "root_size = 40", all(3)), PlanOnly: true, ExpectError: refused},
-			{
-				PreConfig: func() {
-					victim := liveInstances(t, moto, "all")[2].InstanceId
-					if _, err := acctest.EC2(moto, "us-west-2").TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(victim)}}); err != nil {
-						t.Fatal(err)
-					}
-				},
-				Config:           topologyConfig(moto, "", all(3)),
-				ConfigPlanChecks: empty,
-				Check:            resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "all", 3), checkNames(t, moto)),
+	testAccRunPools(t, moto, []resource.TestStep{
+		{Config: topologyConfig(moto, "", all(1)), ConfigPlanChecks: empty, Check: resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "all", 1), checkNames(t, moto))},
+		{Config: topologyConfig(moto, "", all(3)), ConfigPlanChecks: empty, Check: checkPoolCount(t, moto, "all", 3)},
+		{Config: topologyConfig(moto, "", all(2)), PlanOnly: true, ExpectError: refused},
+		{Config: topologyConfig(moto, "root_size = 40", all(3)), PlanOnly: true, ExpectError: refused},
+		{
+			PreConfig: func() {
+				victim := liveInstances(t, moto, "all")[2].InstanceId
+				if _, err := acctest.EC2(moto, "us-west-2").TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(victim)}}); err != nil {
+					t.Fatal(err)
+				}
 			},
+			Config:           topologyConfig(moto, "", all(3)),
+			ConfigPlanChecks: empty,
+			Check:            resource.ComposeAggregateTestCheckFunc(checkPoolCount(t, moto, "all", 3), checkNames(t, moto)),
 		},
 	})
 }

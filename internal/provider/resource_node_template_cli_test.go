@@ -17,9 +17,7 @@ import (
 // apply-time check against the live group is TestEC2_ruleQuota). Warnings only show in the
 // CLI's output, hence the CLI harness.
 func TestAccNodeTemplate_ruleQuotaWarning(t *testing.T) {
-	moto := acctest.SharedMoto(t)
-	acctest.PreCheck(t)
-	cli := acctest.NewCLI(t, moto, moto.URL)
+	_, cli := cliOnMoto(t)
 	var cidrs []string
 	for i := range 40 {
 		cidrs = append(cidrs, fmt.Sprintf("%q", fmt.Sprintf("10.%d.0.0/16", i)))
