@@ -51,13 +51,20 @@ func Main(m *testing.M) int {
 
 // NoEscape sets the process's proxy environment to the closed loopback port (see Main).
 func NoEscape() {
-	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+	for _, k := range proxyVars {
 		_ = os.Setenv(k, closedLoopback)
 	}
-	for _, k := range []string{"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"} {
+	for _, k := range noProxyVars {
 		_ = os.Unsetenv(k)
 	}
 }
+
+// proxyVars are the variables that name an HTTP proxy; noProxyVars those that would let a request
+// past it (or name a proxy of their own): the guard clears them.
+var (
+	proxyVars   = []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}
+	noProxyVars = []string{"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
+)
 
 // Test AMIs moto serves (testdata/amis.json): Canonical's Ubuntu 24.04 images, plus decoys the
 // provider must never pick (an older release that is newer, a look-alike from another owner).

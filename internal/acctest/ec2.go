@@ -21,6 +21,16 @@ func EC2(m *Moto, region string) *ec2.Client {
 	})
 }
 
+// DirectEC2 is an EC2 client on moto itself, past the strict proxy: what a test reads back is
+// moto's truth, neither delayed by the proxy's lag nor counted among its answers.
+func DirectEC2(m *Moto, region string) *ec2.Client {
+	return ec2.New(ec2.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(m.DirectURL),
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+	})
+}
+
 // TagValue returns the value of the tag key among tags, or "" when there is none.
 func TagValue(tags []types.Tag, key string) string {
 	for _, tag := range tags {

@@ -72,10 +72,10 @@ func (c *CLIDir) Setenv(k, v string) {
 // say) fails there at once instead of leaving the machine. Requests to loopback addresses are
 // never proxied, so moto and its proxies are reached as before.
 func (c *CLIDir) NoProxyEscape() {
-	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+	for _, k := range proxyVars {
 		c.Setenv(k, closedLoopback)
 	}
-	for _, k := range []string{"NO_PROXY", "no_proxy"} {
+	for _, k := range noProxyVars {
 		c.Setenv(k, "")
 	}
 }
@@ -96,7 +96,7 @@ func StateFilter(states ...string) types.Filter {
 // FindInstances asks moto (directly, past every proxy) for the instances in region matching
 // filters, every page. It returns its error, for checks and goroutines that cannot fail the test.
 func FindInstances(m *Moto, region string, filters ...types.Filter) ([]types.Instance, error) {
-	p := ec2.NewDescribeInstancesPaginator(EC2(m, region), &ec2.DescribeInstancesInput{Filters: filters})
+	p := ec2.NewDescribeInstancesPaginator(DirectEC2(m, region), &ec2.DescribeInstancesInput{Filters: filters})
 	var all []types.Instance
 	for p.HasMorePages() {
 		out, err := p.NextPage(context.Background())

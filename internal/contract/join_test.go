@@ -79,54 +79,48 @@ func bootIn(t *testing.T, m *acctest.Moto, states ...string) []booted {
 	t.Helper()
 	ctx := context.Background()
 	c := directEC2(m)
-	filters := []types.Filter{{Name: aws.String("tag:" + provisioning.TagCluster), Values: []string{"faults"}}}
+	filters := []types.Filter{acctest.TagFilter(provisioning.TagCluster, "faults")}
 	if len(states) > 0 {
-		filters = append(filters, types.Filter{Name: aws.String("instance-state-name"), Values: states})
-	}
-	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: filters})
-	if err != nil {
-		t.Fatal(err)
+		filters = append(filters, acctest.StateFilter(states...))
 	}
 	p := clusterPKI()
 	var all []booted
-	for _, r := range out.Reservations {
-		for _, i := range r.Instances {
-			attr, err := c.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: i.InstanceId, Attribute: types.InstanceAttributeNameUserData})
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, err := base64.StdEncoding.DecodeString(aws.ToString(attr.UserData.Value))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if zr, err := gzip.NewReader(bytes.NewReader(raw)); err == nil {
-				if raw, err = io.ReadAll(zr); err != nil {
-					t.Fatal(err)
-				}
-			}
-			ud := string(raw)
-			b := booted{id: aws.ToString(i.InstanceId), privateIP: aws.ToString(i.PrivateIpAddress),
-				caKeys: strings.Contains(ud, "PRIVATE KEY"), serverToken: strings.Contains(ud, p.ServerToken), agentToken: strings.Contains(ud, p.AgentToken)}
-			tags := map[string]string{}
-			for _, tag := range i.Tags {
-				tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
-			}
-			b.pool = tags[provisioning.TagPool]
-			base, err := strconv.Atoi(tags[provisioning.TagIndexBase])
-			if err != nil {
-				t.Fatalf("%s: index base %q: %v", b.id, tags[provisioning.TagIndexBase], err)
-			}
-			b.hostname = tags[provisioning.TagHostnamePrefix] + strconv.Itoa(base+int(aws.ToInt32(i.AmiLaunchIndex)))
-			if i.State != nil {
-				b.state = string(i.State.Name)
-			}
-			if m := serverKeyRe.FindStringSubmatch(ud); m != nil {
-				b.server = m[1]
-			} else {
-				b.init = true
-			}
-			all = append(all, b)
+	for _, i := range acctest.Instances(t, m, "us-west-2", filters...) {
+		attr, err := c.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: i.InstanceId, Attribute: types.InstanceAttributeNameUserData})
+		if err != nil {
+			t.Fatal(err)
 		}
+		raw, err := base64.StdEncoding.DecodeString(aws.ToString(attr.UserData.Value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr, err := gzip.NewReader(bytes.NewReader(raw)); err == nil {
+			if raw, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ud := string(raw)
+		b := booted{id: aws.ToString(i.InstanceId), privateIP: aws.ToString(i.PrivateIpAddress),
+			caKeys: strings.Contains(ud, "PRIVATE KEY"), serverToken: strings.Contains(ud, p.ServerToken), agentToken: strings.Contains(ud, p.AgentToken)}
+		tags := map[string]string{}
+		for _, tag := range i.Tags {
+			tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		b.pool = tags[provisioning.TagPool]
+		base, err := strconv.Atoi(tags[provisioning.TagIndexBase])
+		if err != nil {
+			t.Fatalf("%s: index base %q: %v", b.id, tags[provisioning.TagIndexBase], err)
+		}
+		b.hostname = tags[provisioning.TagHostnamePrefix] + strconv.Itoa(base+int(aws.ToInt32(i.AmiLaunchIndex)))
+		if i.State != nil {
+			b.state = string(i.State.Name)
+		}
+		if m := serverKeyRe.FindStringSubmatch(ud); m != nil {
+			b.server = m[1]
+		} else {
+			b.init = true
+		}
+		all = append(all, b)
 	}
 	return all
 }

@@ -54,8 +54,14 @@ func TestAccCluster_logsNoSecret(t *testing.T) {
 		secrets[name] = strings.SplitN(body, "\n", 2)[0]
 	}
 	entries := acctest.ParseLog(acctest.ReadFile(t, logFile))
-	if len(entries) < 100 {
-		t.Fatalf("the TRACE log has %d entries; logging did not reach %s", len(entries), logFile)
+	provider := 0
+	for _, e := range entries {
+		if e.Logger == "ec2k8s" {
+			provider++
+		}
+	}
+	if len(entries) < 100 || provider == 0 {
+		t.Fatalf("the TRACE log has %d entries, %d of the provider's; logging did not reach %s", len(entries), provider, logFile)
 	}
 	for _, e := range entries {
 		for name, secret := range secrets {

@@ -99,18 +99,18 @@ func (m clusterSyncModel) cluster(ctx context.Context) (c clusterModel, ok bool,
 // clusterPKI reads the cluster's CA set from its secrets: known false when they are unknown (the
 // cluster is being created or replaced), a nil PKI when there are none (an imported cluster) or
 // they cannot be read (the apply says why).
-func (m clusterSyncModel) clusterPKI() (pki *bootstrap.PKI, known bool) {
+func (m clusterSyncModel) clusterPKI(ctx context.Context) (pki *bootstrap.PKI, known bool) {
 	if m.Cluster.IsUnknown() {
 		return nil, false
 	}
-	secrets, ok := m.Cluster.Attributes()["secrets"].(types.String)
-	if !ok || secrets.IsNull() {
+	c, ok, _ := m.cluster(ctx)
+	switch {
+	case ok && c.Secrets.IsUnknown():
+		return nil, false
+	case !ok || c.Secrets.ValueString() == "": // null: an imported cluster
 		return nil, true
 	}
-	if secrets.IsUnknown() {
-		return nil, false
-	}
-	p, err := bootstrap.DecodePKI(secrets.ValueString())
+	p, err := bootstrap.DecodePKI(c.Secrets.ValueString())
 	if err != nil {
 		return nil, true
 	}

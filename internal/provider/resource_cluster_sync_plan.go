@@ -33,7 +33,7 @@ func (r *clusterSyncResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 	members, known := plan.members(ctx)
-	pki, caKnown := plan.clusterPKI()
+	pki, caKnown := plan.clusterPKI(ctx)
 	renewAdmin, renewMembers := certRenewals(state.ClientCertificate.ValueString(), state.MemberCertificates.Elements(), members, known, time.Now(), pki, caKnown)
 	if renewAdmin {
 		plan.ClientCertificate, plan.ClientKey, plan.Kubeconfig = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
